@@ -1,0 +1,72 @@
+"""Standard BPTT (keep every internal state) and the one reverse step every runner shares.
+
+``reverse_step`` is the only place where a head and a cell backward are combined,
+so full BPTT and any checkpointed execution do the same arithmetic in the same
+order, which is why their gradients are bitwise identical.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mini_bptt.cell import cache_nbytes
+from mini_bptt.result import Result
+
+
+def zero_grads(cell, head) -> dict[str, np.ndarray]:
+    """Zeroed gradient accumulators for the cell's and the head's parameters."""
+    names = list(cell.params) + list(head.params)
+    if len(set(names)) != len(names):
+        raise ValueError(f"cell and head parameter names overlap: {sorted(names)}")
+    return {name: np.zeros_like(p) for name, p in {**cell.params, **head.params}.items()}
+
+
+def reverse_step(cell, head, index: int, cache, dstate: np.ndarray, grads: dict) -> tuple:
+    """Reverse step ``index + 1``: head loss at its output, then the cell backward.
+
+    Returns (loss of this step, dL/dstate at the step's input). ``grads`` is
+    accumulated in place.
+    """
+    h = cell.output(cell.next_state(cache))
+    loss, dh, dhead = head.loss_and_grads(index, h)
+    dstate, dcell = cell.backward(cache, dstate + cell.output_grad(dh))
+    for name, d in dcell.items():
+        grads[name] += d
+    for name, d in dhead.items():
+        grads[name] += d
+    return loss, dstate
+
+
+def check_run(cell, xs, h0, head) -> tuple[int, int]:
+    """Validate the arguments of a run; return (steps, batch)."""
+    steps, batch = cell.check_inputs(xs, h0)
+    head.check(steps, batch, cell.hidden_size)
+    return steps, batch
+
+
+def full_bptt(cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
+    """Standard BPTT: one forward sweep keeping every internal state, then T backward steps.
+
+    xs: (steps, batch, input_size); h0: (batch, state_size). Accounting as the
+    ``bptt`` plan: h0 (1 unit) and the caches of steps 1..T-1 are saved, the
+    cache of step T is the free working core.
+    """
+    steps, _ = check_run(cell, xs, h0, head)
+    state, caches = h0, []
+    for t in range(steps):
+        state, cache = cell.forward(state, xs[t])
+        caches.append(cache)
+    grads = zero_grads(cell, head)
+    loss, dstate = 0.0, np.zeros_like(h0)
+    for t in reversed(range(steps)):
+        step_loss, dstate = reverse_step(cell, head, t, caches[t], dstate, grads)
+        loss += step_loss
+    return Result(
+        loss=loss,
+        grads=grads,
+        dh0=dstate,
+        forward_count=steps,
+        backward_count=steps,
+        peak_memory=1 + cell.alpha * (steps - 1),
+        peak_bytes=h0.nbytes + sum(cache_nbytes(c) for c in caches[:-1]),
+    )

@@ -1,0 +1,155 @@
+"""The ``optimal`` model (SPEC 3.3): the true minimum number of forward
+evaluations under the rules of SPEC 3.1, for HSM, ISM and MSM.
+
+Three kinds of sub-problem "reverse ``t`` steps after position ``a`` with ``M``
+units free" differ only in how the start state h[a] is available:
+
+    S[t, M]  h[a] is saved, counted in M, and freed at its last use
+    P[t, M]  the cursor is at h[a] but nothing holds it: keeping it costs a save
+    R[t, M]  h[a] comes free from a saved s[a] held outside (internal_has_output)
+
+Splitting at the first state saved during the first sweep from ``a``
+(``X`` = R when the internal state has the output, else P):
+
+    S = min( t + S[t-1, M]                               run to the end
+             y + S[y, M] + P[t-y, M-1]                   run y steps, h[a] kept for the left part
+             1 + X[t-1, M-alpha]                         save s[a+1], h[a] freed: last use
+             y + S[y-1, M] + X[t-y, M-1-alpha] )  y >= 2 save s[y]; step y reversed from it
+    P = min( S[t, M]  (save h[a]),   1 + X[t-1, M-alpha] )
+    R = min( t + R[t-1, M],  y + R[y, M] + P[t-y, M],
+             1 + R[t-1, M-alpha],  y + R[y-1, M] + R[t-y, M-alpha] )
+
+HSM allows no internal saves (then S = P and it equals the binomial closed
+form), ISM no hidden saves except the initial h[0]. Tests prove S[T, m] equal to
+an exhaustive search over all valid plans for every small case.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from mini_bptt.actions import BACKWARD, FORWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
+from mini_bptt.dp_tables import DPTables, Progress, Run, Same, Single, Split, TableSpec, best_option
+from mini_bptt.emitter import Emitter
+from mini_bptt.units import Units
+
+
+def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dict[str, TableSpec]:
+    H, A = units.hidden, units.internal
+    hidden_ok, internal_ok = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
+    X = "R" if internal_has_output else "P"
+    s_options: list = [Run("S"), Split("S", 0, "P", H)]
+    p_options: list = [Same("S")] if hidden_ok else []
+    specs = {}
+    if internal_ok:
+        s_options += [Single(X, A), Split("S", -1, X, H + A, y_min=2)]
+        p_options.append(Single(X, A))
+    specs["S"] = TableSpec("S", H, tuple(s_options))
+    if internal_ok and internal_has_output:
+        r_options = (Run("R"), Split("R", 0, "P", 0), Single("R", A), Split("R", -1, "R", A, 2))
+        specs["R"] = TableSpec("R", 0, r_options)
+    specs["P"] = TableSpec("P", 0, tuple(p_options))
+    return specs
+
+
+@lru_cache(maxsize=16)
+def optimal_tables(strategy: str, units: Units, internal_has_output: bool) -> DPTables:
+    """Shared, growing tables for one strategy, unit size and output flag."""
+    return DPTables(tuple(optimal_specs(strategy, units, internal_has_output).values()))
+
+
+def optimal_cost(
+    strategy: str,
+    steps: int,
+    budget: int,
+    units: Units,
+    internal_has_output: bool,
+    progress: Progress | None = None,
+) -> int:
+    """Minimum forward count for ``steps`` with ``budget >= units.hidden`` units (h[0] included)."""
+    tables = optimal_tables(strategy, units, internal_has_output)
+    tables.ensure(steps, budget, progress)
+    return tables.value("S", steps, budget)
+
+
+def optimal_actions(
+    strategy: str,
+    steps: int,
+    budget: int,
+    units: Units,
+    internal_has_output: bool,
+    progress: Progress | None = None,
+) -> list[Action]:
+    """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above."""
+    tables = optimal_tables(strategy, units, internal_has_output)
+    tables.ensure(steps, budget, progress)
+    specs = optimal_specs(strategy, units, internal_has_output)
+    H, A = units.hidden, units.internal
+    out = Emitter()
+
+    def sub(kind: str, a: int, t: int, m: int):
+        return lambda: {"S": solve_s, "P": solve_p, "R": solve_r}[kind](a, t, m)
+
+    def save_then_reverse(kind: str, y: int, t: int, m: int, after=()):
+        """Save s[y]; solve the part right of y as ``kind``; reverse y from s[y]; then ``after``."""
+        out.emit(SAVE_INTERNAL, y)
+        out.then(sub(kind, y, t, m), lambda: out.reverse_saved_internal(y), *after)
+
+    def solve_s(a: int, t: int, m: int) -> None:  # h[a] saved; this task frees it
+        out.start_at(a)
+        if t == 1:
+            out.emit(FORWARD, a + 1)
+            out.emit(FREE_HIDDEN, a)
+            out.emit(BACKWARD, a + 1)
+            return
+        option, y = best_option(tables, specs["S"], t, m)
+        if isinstance(option, Run):
+            out.forward_to(a + t)
+            out.emit(BACKWARD, a + t)
+            out.then(sub("S", a, t - 1, m))
+        elif isinstance(option, Single):
+            out.emit(FORWARD, a + 1)
+            out.emit(FREE_HIDDEN, a)
+            save_then_reverse(option.table, a + 1, t - 1, m - A)
+        elif option.lo == 0:
+            out.forward_to(a + y)
+            out.then(sub("P", a + y, t - y, m - H), sub("S", a, y, m))
+        else:
+            out.forward_to(a + y)
+            save_then_reverse(option.right, a + y, t - y, m - H - A, [sub("S", a, y - 1, m)])
+
+    def solve_p(a: int, t: int, m: int) -> None:  # cursor at h[a], nothing holds it
+        if t == 1:
+            out.emit(FORWARD, a + 1)
+            out.emit(BACKWARD, a + 1)
+            return
+        option, _ = best_option(tables, specs["P"], t, m)
+        if isinstance(option, Same):
+            out.emit(SAVE_HIDDEN, a)
+            out.then(sub("S", a, t, m))
+        else:
+            out.emit(FORWARD, a + 1)
+            save_then_reverse(option.table, a + 1, t - 1, m - A)
+
+    def solve_r(a: int, t: int, m: int) -> None:  # s[a] saved outside: restart for free
+        out.start_at(a)
+        if t == 1:
+            out.emit(FORWARD, a + 1)
+            out.emit(BACKWARD, a + 1)
+            return
+        option, y = best_option(tables, specs["R"], t, m)
+        if isinstance(option, Run):
+            out.forward_to(a + t)
+            out.emit(BACKWARD, a + t)
+            out.then(sub("R", a, t - 1, m))
+        elif isinstance(option, Single):
+            out.emit(FORWARD, a + 1)
+            save_then_reverse("R", a + 1, t - 1, m - A)
+        elif option.lo == 0:
+            out.forward_to(a + y)
+            out.then(sub("P", a + y, t - y, m), sub("R", a, y, m))
+        else:
+            out.forward_to(a + y)
+            save_then_reverse("R", a + y, t - y, m - A, [sub("R", a, y - 1, m)])
+
+    return out.run(sub("S", 0, steps, budget))

@@ -1,0 +1,97 @@
+"""The paper's recursions (SPEC section 2, model = "paper"): BPTT-HSM, BPTT-ISM, BPTT-MSM.
+
+Memory is in integer units (a hidden state ``H`` units, an internal state ``A``
+units); ``C[t, M]`` is the paper's ``C(t, m)`` with the start state held in one
+of the ``M`` units for the whole sub-problem:
+
+    Q0(t, m)    = t + C(t - 1, m)                                    run to the end
+    Q1(t, m, y) = y + C(y, m)     + C(t - y, m - 1)       (HSM, MSM)  save h[y]
+    Q2(t, m, y) = y + C(y - 1, m) + C(t - y, m - alpha)   (ISM, MSM)  save s[y]
+
+HSM is never tabulated: its cost and split point come from the closed form.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from mini_bptt.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
+from mini_bptt.dp_tables import DPTables, Progress, Run, Split, TableSpec, best_option
+from mini_bptt.emitter import Emitter
+from mini_bptt.hsm_closed_form import hsm_cost, hsm_split
+from mini_bptt.units import Units
+
+
+def paper_spec(strategy: str, units: Units) -> TableSpec:
+    H, A = units.hidden, units.internal
+    options: list = [Run("C")]
+    if strategy == "msm":
+        options.append(Split("C", 0, "C", H))  # Q1
+    options.append(Split("C", -1, "C", A))  # Q2
+    return TableSpec("C", H, tuple(options))
+
+
+@lru_cache(maxsize=16)
+def paper_tables(strategy: str, units: Units) -> DPTables:
+    """Shared, growing tables for the paper's ISM or MSM with these units."""
+    return DPTables((paper_spec(strategy, units),))
+
+
+def paper_cost(
+    strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
+) -> int:
+    """C(steps, budget units) of the paper's recursion; ``budget >= units.hidden``."""
+    if strategy == "hsm":
+        return hsm_cost(steps, budget // units.hidden)
+    tables = paper_tables(strategy, units)
+    tables.ensure(steps, budget, progress)
+    return tables.value("C", steps, budget)
+
+
+def paper_actions(
+    strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
+) -> list[Action]:
+    """Actions realising the paper's optimal policy (start of every sub-problem held)."""
+    H = units.hidden
+    if strategy != "hsm":
+        tables = paper_tables(strategy, units)
+        tables.ensure(steps, budget, progress)
+        spec = paper_spec(strategy, units)
+    out = Emitter()
+
+    def choose(t: int, m: int) -> tuple[str, int]:
+        if strategy == "hsm":
+            slots = m // H
+            return ("run", 0) if slots == 1 else ("hidden", hsm_split(t, slots))
+        option, y = best_option(tables, spec, t, m)
+        if isinstance(option, Run):
+            return "run", 0
+        return ("hidden" if option.lo == 0 else "internal"), y
+
+    def solve(a: int, t: int, m: int) -> None:
+        if t == 0:
+            return
+        out.start_at(a)
+        kind, y = ("run", 0) if t == 1 else choose(t, m)
+        if kind == "run":
+            out.forward_to(a + t)
+            out.emit(BACKWARD, a + t)
+            out.then(lambda: solve(a, t - 1, m))
+        elif kind == "hidden":
+            out.forward_to(a + y)
+            out.emit(SAVE_HIDDEN, a + y)
+            out.then(
+                lambda: solve(a + y, t - y, m - H),
+                lambda: out.emit(FREE_HIDDEN, a + y),
+                lambda: solve(a, y, m),
+            )
+        else:
+            out.forward_to(a + y)
+            out.emit(SAVE_INTERNAL, a + y)
+            out.then(
+                lambda: solve(a + y, t - y, m - units.internal),
+                lambda: out.reverse_saved_internal(a + y),
+                lambda: solve(a, y - 1, m),
+            )
+
+    return out.run(lambda: solve(0, steps, budget))
