@@ -3,6 +3,7 @@
 
 from mini_bptt.actions import OPS, Action
 from mini_bptt.bptt import full_bptt
+from mini_bptt.check import CheckResult, check
 from mini_bptt.executor import execute
 from mini_bptt.heads import MSEHead, SoftmaxHead
 from mini_bptt.lstm_cell import LSTMCell
@@ -18,6 +19,7 @@ __all__ = [
     "OPS",
     "STRATEGIES",
     "Action",
+    "CheckResult",
     "LSTMCell",
     "MSEHead",
     "Plan",
@@ -26,6 +28,7 @@ __all__ = [
     "Result",
     "SoftmaxHead",
     "__version__",
+    "check",
     "cost",
     "execute",
     "full_bptt",

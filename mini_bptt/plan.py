@@ -94,23 +94,30 @@ class Plan:
         return plan
 
 
+def to_action(item: object) -> Action:
+    """One action from an ``Action``, a dict {"op", "step"} or an (op, step) pair."""
+    if isinstance(item, Action):
+        return item
+    if isinstance(item, dict) and set(item) >= {"op", "step"}:
+        return Action(item["op"], item["step"])
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return Action(item[0], item[1])
+    raise TypeError(
+        f"an action must be an Action, a dict with 'op' and 'step', or an (op, step) pair; "
+        f"got {item!r}"
+    )
+
+
 def parse_actions(actions: Iterable) -> list[Action]:
-    """Accept ``Action`` s, dicts {"op", "step"} or (op, step) pairs."""
+    """Accept a sequence of ``Action`` s, dicts {"op", "step"} or (op, step) pairs."""
     if isinstance(actions, str | bytes) or not isinstance(actions, Iterable):
         raise TypeError(f"actions must be a sequence of actions, got {type(actions).__name__}")
     parsed = []
     for index, item in enumerate(actions):
-        if isinstance(item, Action):
-            parsed.append(item)
-        elif isinstance(item, dict) and set(item) >= {"op", "step"}:
-            parsed.append(Action(item["op"], item["step"]))
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            parsed.append(Action(item[0], item[1]))
-        else:
-            raise TypeError(
-                f"actions[{index}] must be an Action, a dict with 'op' and 'step', "
-                f"or an (op, step) pair; got {item!r}"
-            )
+        try:
+            parsed.append(to_action(item))
+        except TypeError as exc:
+            raise TypeError(f"actions[{index}]: {exc}") from None
     return parsed
 
 
@@ -171,14 +178,13 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
         )
     budget = parse_memory(memory, steps, units)
     if strategy in DP_STRATEGIES:
-        smallest = Fraction(1)
+        smallest = units.hidden  # h[0] is saved from the start
     else:
-        smallest = Fraction(_baseline_replay(strategy, steps, units, internal_has_output).peak,
-                            units.hidden)
-    if budget < smallest:
+        smallest = _baseline_replay(strategy, steps, units, internal_has_output).peak
+    if units.to_units(budget) < smallest:
         raise ValueError(
             f"memory {memory!r} is below the smallest feasible for strategy {strategy!r} "
-            f"with steps={steps}, alpha={alpha}: {units.to_memory(units.to_units(smallest))} units"
+            f"with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
         )
     # Budgets beyond standard BPTT's peak cannot lower the cost below T (proved by the
     # search tests): cap the DP width there, which is exact, so tables stay small.
@@ -258,4 +264,4 @@ def _plain_number(value):
     return int(as_float) if as_float.is_integer() else as_float
 
 
-__all__ = ["FORMAT", "MODELS", "OPS", "STRATEGIES", "Plan", "cost", "parse_actions", "plan"]
+__all__ = ["FORMAT", "MODELS", "OPS", "STRATEGIES", "Plan", "cost", "parse_actions", "plan", "to_action"]

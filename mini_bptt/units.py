@@ -23,8 +23,14 @@ class Units:
         return Fraction(self.internal, self.hidden)
 
     def to_units(self, memory: Fraction) -> int:
-        """Largest whole number of units that fits in ``memory`` (hidden-state units)."""
-        return math.floor(memory * self.hidden)
+        """Largest whole number of units that fits in ``memory`` (hidden-state units).
+
+        A budget within 1e-9 of a whole unit counts as that unit, so a float such as
+        12.666666666666666 (= 38/3 rounded) means 38/3 and not a unit less.
+        """
+        scaled = memory * self.hidden
+        nearest = round(scaled)
+        return nearest if abs(scaled - nearest) <= 1e-9 * max(1, nearest) else math.floor(scaled)
 
     def to_memory(self, units: int) -> int | float:
         """Units back to hidden-state units: an int when whole, else a float."""

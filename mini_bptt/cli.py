@@ -1,0 +1,231 @@
+"""Command line: ``mini-bptt plan | table | check | reproduce`` (also ``python -m mini_bptt``).
+
+The library returns, the CLI prints. Any bad argument ends with one line on
+stderr and exit code 2; an invalid trace given to ``check`` exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from collections.abc import Sequence
+from fractions import Fraction
+
+from mini_bptt import __version__
+from mini_bptt.check import check
+from mini_bptt.plan import MODELS, STRATEGIES, bptt_peak, cost, plan
+from mini_bptt.units import units_for
+
+
+class UsageError(Exception):
+    """A bad command line: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # let "-5%" and "-2" reach the value checks (which name them) instead of looking
+        # like unknown options
+        self._negative_number_matcher = re.compile(r"^-\d*\.?\d+%?$")
+
+    def error(self, message: str):  # argparse would print the usage block and a second line
+        raise UsageError(message)
+
+
+def _progress_printer():
+    """A progress line on stderr for long DP fills, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\rDP table: {done}/{total} steps", end=end, file=sys.stderr, flush=True)
+
+    return report
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", type=_number("--alpha"), default=1,
+                   help="internal-state size in hidden-state units (default 1)")
+    p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
+    p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
+    p.add_argument("--no-internal-output", dest="internal_has_output", action="store_false",
+                   help="a saved internal state cannot restart the forward")
+
+
+def _number(name: str):
+    def parse(text: str):
+        try:
+            value = Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+        return int(value) if value.denominator == 1 else float(value)
+
+    return parse
+
+
+def _memory(text: str):
+    return text if text.strip().endswith("%") else _number("memory")(text)
+
+
+def _range(name: str, parse):
+    """'a:b' or 'a:b:c' (inclusive, integers) or a comma list of values."""
+
+    def parse_range(text: str):
+        if ":" in text:
+            parts = text.split(":")
+            try:
+                if len(parts) not in (2, 3):
+                    raise ValueError
+                start, stop, step = int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{name} must be a range like 1:100 or 1:100:5, got {text!r}") from None
+            if step < 1 or stop < start:
+                raise argparse.ArgumentTypeError(
+                    f"{name} range needs start <= stop and step >= 1, got {text!r}")
+            return list(range(start, stop + 1, step))
+        return [parse(part) for part in text.split(",")]
+
+    return parse_range
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mini-bptt", description="Memory-efficient BPTT: plans, costs, checks.")
+    parser.add_argument("--version", action="version", version=f"mini-bptt {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("plan", help="plan one sequence: summary, or --json for the whole plan")
+    p.add_argument("steps", type=_number("steps"), help="sequence length T")
+    p.add_argument("memory", type=_memory, help="budget in hidden-state units, or like 5%%")
+    _add_model_options(p)
+    p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
+    p.add_argument("--show", action="store_true", help="draw the plan (needs matplotlib)")
+
+    p = sub.add_parser("table", help="forward counts over ranges of steps and memory, as CSV")
+    p.add_argument("--steps", type=_range("--steps", _number("--steps")), required=True,
+                   help="e.g. 1:100, 10:1000:10 or 100,200")
+    p.add_argument("--memory", type=_range("--memory", _memory), required=True,
+                   help="e.g. 1:20 or 5%%,10%%")
+    _add_model_options(p)
+
+    p = sub.add_parser("check", help="validate a trace JSON from another implementation")
+    p.add_argument("trace", help="JSON with steps, memory, alpha and actions")
+
+    p = sub.add_parser("reproduce", help="regenerate the paper's figures and REPORT.md")
+    p.add_argument("--out", default="paper_figures/output", help="output folder")
+    p.add_argument("--quick", action="store_true", help="smaller sweeps (about a minute)")
+    return parser
+
+
+def _plan_command(args) -> int:
+    common = dict(alpha=args.alpha, strategy=args.strategy, model=args.model,
+                  internal_has_output=args.internal_has_output)
+    result = plan(args.steps, args.memory, progress=_progress_printer(), **common)
+    if args.json:
+        print(result.to_json())
+    else:
+        full = float(bptt_peak(result.steps, units_for(args.alpha)))
+        print(f"strategy        {result.strategy} ({result.model} model)")
+        print(f"steps           {result.steps}")
+        print(f"memory budget   {args.memory} -> peak {result.peak_memory} units "
+              f"({result.peak_memory / full:.1%} of full BPTT's {full:g})")
+        print(f"forward count   {result.forward_count} "
+              f"({result.forward_count / result.steps:.3f} per step; full BPTT: 1)")
+        print(f"actions         {len(result.actions)}")
+    if args.show:
+        from mini_bptt import viz
+
+        viz.show_plan(result)
+    return 0
+
+
+def _table_command(args) -> int:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["steps", "memory", "forward_count", "forward_per_step"])
+    common = dict(alpha=args.alpha, strategy=args.strategy, model=args.model,
+                  internal_has_output=args.internal_has_output)
+    progress = _progress_printer()
+    if args.strategy in ("ism", "msm"):  # fill the DP once for the largest case
+        cost(max(args.steps), _largest(args.memory, max(args.steps), args.alpha),
+             progress=progress, **common)
+    for steps in args.steps:
+        for memory in args.memory:
+            try:
+                count = cost(steps, memory, **common)
+            except ValueError as exc:
+                if "below the smallest feasible" not in str(exc):
+                    raise
+                writer.writerow([steps, memory, "", ""])  # infeasible: left empty, never clamped
+                continue
+            writer.writerow([steps, memory, count, f"{count / steps:.6g}"])
+    return 0
+
+
+def _largest(memories, steps, alpha):
+    """The largest budget of the grid in units, to fill the DP once."""
+    units = units_for(alpha)
+    return max(
+        float(Fraction(m[:-1]) / 100 * bptt_peak(steps, units)) if isinstance(m, str) else m
+        for m in memories
+    )
+
+
+def _check_command(args) -> int:
+    try:
+        with open(args.trace, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot read trace {args.trace!r}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"trace {args.trace!r} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"trace {args.trace!r} must hold a JSON object")
+    missing = [k for k in ("steps", "memory", "actions") if k not in data]
+    if missing:
+        raise UsageError(f"trace {args.trace!r} lacks {', '.join(missing)}")
+    verdict = check(
+        data["actions"],
+        steps=data["steps"],
+        memory=data["memory"],
+        alpha=data.get("alpha", 1),
+        internal_has_output=data.get("internal_has_output", True),
+    )
+    status = "valid" if verdict.valid else "INVALID"
+    print(f"{status}: forward_count={verdict.forward_count} peak_memory={verdict.peak_memory} "
+          f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}")
+    for error in verdict.errors:
+        print(f"error: {error}")
+    return 0 if verdict.valid else 1
+
+
+def _reproduce_command(args) -> int:
+    from mini_bptt.reproduce import reproduce
+
+    reproduce(args.out, quick=args.quick)
+    return 0
+
+
+COMMANDS = {
+    "plan": _plan_command,
+    "table": _table_command,
+    "check": _check_command,
+    "reproduce": _reproduce_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UsageError, ValueError, TypeError, ImportError) as exc:
+        message = " ".join(str(exc).split())  # one line, whatever the library said
+        print(f"mini-bptt: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import mini_bptt as mb
+
+CELLS = {"rnn": mb.RNNCell, "lstm": mb.LSTMCell}
+
+
+def make_problem(cell_name: str, steps: int, batch: int, head: str = "mse", seed: int = 0,
+                 input_size: int = 3, hidden_size: int = 4):
+    """A cell, inputs, a non-zero initial state and a head with random targets."""
+    rng = np.random.default_rng(seed)
+    cell = CELLS[cell_name](input_size, hidden_size, seed=seed)
+    for p in cell.params.values():  # non-zero biases so every gradient is exercised
+        p += rng.normal(scale=0.1, size=p.shape)
+    xs = rng.normal(size=(steps, batch, input_size))
+    h0 = rng.normal(scale=0.5, size=(batch, cell.state_size))
+    if head == "mse":
+        loss_head = mb.MSEHead(rng.normal(size=(steps, batch, hidden_size)))
+    else:
+        labels = rng.integers(-1, 3, size=(steps, batch))
+        loss_head = mb.SoftmaxHead(labels, num_classes=3, hidden_size=hidden_size, seed=seed)
+        loss_head.params["b_y"] += rng.normal(scale=0.1, size=3)
+    return cell, xs, h0, loss_head
+
+
+def forward_loss(cell, xs, h0, head) -> float:
+    """The loss by a plain forward sweep (no backward code involved)."""
+    state, total = h0, 0.0
+    for t in range(len(xs)):
+        state, _ = cell.forward(state, xs[t])
+        total += head.loss_and_grads(t, cell.output(state))[0]
+    return total

@@ -1,0 +1,179 @@
+"""Executor: every plan runs with exact accounting and gradients bitwise equal to full BPTT."""
+
+from __future__ import annotations
+
+import tracemalloc
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mini_bptt as mb
+from mini_bptt.plan import Plan, bptt_peak
+from mini_bptt.units import units_for
+from tests.helpers import make_problem
+
+
+def assert_bitwise_equal(result: mb.Result, reference: mb.Result) -> None:
+    assert result.loss == reference.loss
+    assert np.array_equal(result.dh0, reference.dh0)
+    assert result.grads.keys() == reference.grads.keys()
+    for name in reference.grads:
+        assert np.array_equal(result.grads[name], reference.grads[name]), name
+
+
+def smallest_memory(steps: int, alpha: float, strategy: str) -> Fraction:
+    if strategy in ("hsm", "ism", "msm"):
+        return Fraction(1)
+    full = float(bptt_peak(steps, units_for(alpha)))
+    return Fraction(mb.plan(steps, full, alpha=alpha, strategy=strategy).peak_memory)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.integers(1, 60),
+    batch=st.integers(1, 3),
+    cell_name=st.sampled_from(["rnn", "lstm"]),
+    head_name=st.sampled_from(["mse", "softmax"]),
+    strategy=st.sampled_from(mb.STRATEGIES),
+    model=st.sampled_from(mb.MODELS),
+    internal_has_output=st.booleans(),
+    fraction=st.floats(0, 1),
+    seed=st.integers(0, 2**16),
+)
+def test_execution_matches_plan_and_full_bptt_bitwise(
+    steps, batch, cell_name, head_name, strategy, model, internal_has_output, fraction, seed
+):
+    if model == "paper" and (strategy not in ("hsm", "ism", "msm")
+                             or (strategy != "hsm" and not internal_has_output)):
+        model = "optimal"  # the paper's model does not exist for these
+    cell, xs, h0, head = make_problem(cell_name, steps, batch, head_name, seed=seed)
+    alpha = cell.alpha
+    smallest = smallest_memory(steps, alpha, strategy)
+    full = bptt_peak(steps, units_for(alpha))
+    memory = float(smallest + Fraction(fraction) * (full - smallest))
+    plan = mb.plan(steps, memory, alpha=alpha, strategy=strategy, model=model,
+                   internal_has_output=internal_has_output)
+    result = mb.execute(plan, cell, xs, h0, head)
+    assert result.forward_count == plan.forward_count
+    assert result.backward_count == steps
+    assert result.peak_memory == plan.peak_memory <= memory
+    assert result.peak_bytes == result.peak_memory * h0.nbytes  # units follow real arrays
+    assert max(result.memory_timeline) == result.peak_memory
+    assert_bitwise_equal(result, mb.full_bptt(cell, xs, h0, head))
+
+
+def test_plans_from_json_and_by_hand_run():
+    cell, xs, h0, head = make_problem("lstm", 12, 2)
+    plan = mb.plan(12, 10, alpha=cell.alpha)
+    loaded = Plan.from_json(plan.to_json())
+    assert_bitwise_equal(mb.execute(loaded, cell, xs, h0, head), mb.full_bptt(cell, xs, h0, head))
+    by_hand = Plan(steps=2, memory=1, alpha=4.5, internal_has_output=True, strategy="hand",
+                   model="hand", forward_count=3, peak_memory=1,
+                   actions=tuple(mb.Action(op, step) for op, step in [
+                       ("forward", 1), ("forward", 2), ("backward", 2),
+                       ("restore_hidden", 0), ("forward", 1), ("backward", 1)]))
+    cell, xs, h0, head = make_problem("lstm", 2, 1)
+    result = mb.execute(by_hand, cell, xs, h0, head)
+    assert result.forward_count == 3
+    assert_bitwise_equal(result, mb.full_bptt(cell, xs, h0, head))
+
+
+def _hand_plan(actions, steps=3, memory=2):
+    return Plan(steps=steps, memory=memory, alpha=2, internal_has_output=True, strategy="hand",
+                model="hand", forward_count=0, peak_memory=0,
+                actions=tuple(mb.Action(op, s) for op, s in actions))
+
+
+@pytest.mark.parametrize(
+    "actions, index, rule",
+    [
+        ([("forward", 2)], 0, "cursor at h\\[1\\]"),
+        ([("forward", 1), ("save_internal", 1)], 1, "memory would reach 3"),
+        ([("forward", 1), ("backward", 1)], 1, "next step is 3"),
+        ([("restore_hidden", 2)], 0, "h\\[2\\] is not saved"),
+        ([("forward", 1), ("forward", 2), ("save_hidden", 1)], 2, "cursor at h\\[1\\]"),
+        ([("forward", 1), ("free_internal", 1)], 1, "s\\[1\\] is not saved"),
+        ([("jump", 1)], 0, "unknown op"),
+        ([("forward", 1), ("forward", 2), ("forward", 3), ("backward", 3)], 4, "steps 2..1"),
+    ],
+)
+def test_broken_plans_are_refused_before_any_arithmetic(actions, index, rule):
+    cell, xs, h0, head = make_problem("rnn", 3, 1)
+    calls = []
+    forward = cell.forward
+    cell.forward = lambda *a: calls.append(1) or forward(*a)
+    with pytest.raises(mb.PlanError, match=rf"action {index} .*{rule}") as info:
+        mb.execute(_hand_plan(actions), cell, xs, h0, head)
+    assert info.value.index == index
+    assert len(calls) == sum(op == "forward" for op, _ in actions[:index])
+
+
+def test_execute_rejects_mismatched_arguments():
+    cell, xs, h0, head = make_problem("rnn", 5, 2)
+    with pytest.raises(ValueError, match="steps"):
+        mb.execute(mb.plan(4, 3), cell, xs[:5], h0, head)
+    with pytest.raises(TypeError, match="plan"):
+        mb.execute([("forward", 1)], cell, xs, h0, head)
+    with pytest.raises(ValueError, match="h0"):
+        mb.execute(mb.plan(5, 3), cell, xs, h0[:1].copy(), head)
+
+
+# -- real memory ------------------------------------------------------------------------------
+
+
+def traced_peak(run) -> int:
+    """Peak bytes allocated (tracemalloc) while ``run()`` executes, beyond what existed."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak - base
+
+
+def _lstm_problem(steps, batch=8, hidden=64):
+    return make_problem("lstm", steps, batch, input_size=8, hidden_size=hidden)
+
+
+# Python object headers (~100 bytes for each of a cache's arrays) on top of the data:
+# a few percent of a 4 KiB array, hence the 5% on the saved bytes.
+HEADERS = 1.05
+
+
+def working_set(cell, state_bytes: int) -> int:
+    """Free working space that does not grow with T (SPEC 3.1): gradient accumulators and one
+    step's parameter-gradient temporaries, cursor, core and carry with their temporaries,
+    and the per-action lists (timeline) of a few hundred actions."""
+    gradient_bytes = sum(p.nbytes for p in cell.params.values())
+    return 2 * gradient_bytes + 16 * state_bytes + 64 * 1024
+
+
+@pytest.mark.parametrize("strategy, memory", [("msm", 40), ("hsm", 12), ("chen", "100%"),
+                                              ("bptt", "100%")])
+def test_traced_bytes_follow_the_unit_accounting(strategy, memory):
+    cell, xs, h0, head = _lstm_problem(200)
+    plan = mb.plan(200, memory, alpha=cell.alpha, strategy=strategy)
+    state_bytes = h0.nbytes
+    peak = traced_peak(lambda: mb.execute(plan, cell, xs, h0, head))
+    assert peak <= HEADERS * plan.peak_memory * state_bytes + working_set(cell, state_bytes)
+    assert peak >= (plan.peak_memory - 1) * state_bytes
+
+
+def test_full_bptt_grows_linearly_while_msm_stays_flat():
+    lengths = [100, 200, 400]
+    full, msm = [], []
+    for steps in lengths:
+        cell, xs, h0, head = _lstm_problem(steps)
+        full.append(traced_peak(lambda: mb.full_bptt(cell, xs, h0, head)))
+        plan = mb.plan(steps, 60, alpha=cell.alpha)
+        msm.append(traced_peak(lambda: mb.execute(plan, cell, xs, h0, head)))
+    state_bytes = h0.nbytes
+    per_step = [(full[i + 1] - full[i]) / (lengths[i + 1] - lengths[i]) for i in range(2)]
+    for slope in per_step:  # about one internal state (alpha = 4.5 states) per step
+        assert 4.5 * state_bytes <= slope <= HEADERS * 4.5 * state_bytes
+    assert max(msm) - min(msm) <= 8 * state_bytes
+    assert max(msm) <= HEADERS * 60 * state_bytes + working_set(cell, state_bytes)
