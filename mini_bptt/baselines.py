@@ -58,7 +58,7 @@ def chen_actions(steps: int) -> list[Action]:
         out.forward_to(start)
         out.emit(SAVE_HIDDEN, start)
     ends = starts[1:] + [steps]
-    for start, end in reversed(list(zip(starts, ends))):
+    for start, end in reversed(list(zip(starts, ends, strict=False))):
         _reverse_segment(out, start, end)
         if start:
             out.emit(FREE_HIDDEN, start)

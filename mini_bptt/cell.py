@@ -25,7 +25,9 @@ INPUT_FIELD = "x"  # cache field that refers to the caller's input array
 
 def cache_nbytes(cache: NamedTuple) -> int:
     """Bytes a cache keeps alive beyond the inputs (the units of ``alpha``)."""
-    return sum(a.nbytes for name, a in zip(cache._fields, cache) if name != INPUT_FIELD)
+    return sum(
+        a.nbytes for name, a in zip(cache._fields, cache, strict=False) if name != INPUT_FIELD
+    )
 
 
 class Cell:
@@ -59,10 +61,12 @@ class Cell:
         return cache_nbytes(cache) / state.nbytes
 
     def check_inputs(self, xs: np.ndarray, h0: np.ndarray) -> tuple[int, int]:
-        """Validate a sequence ``xs`` (steps, batch, input_size) and ``h0``; return (steps, batch)."""
+        """Validate ``xs`` (steps, batch, input_size) and ``h0``; return (steps, batch)."""
         if not isinstance(xs, np.ndarray) or xs.ndim != 3:
             shape = getattr(xs, "shape", type(xs).__name__)
-            raise ValueError(f"xs must be an array of shape (steps, batch, input_size), got {shape}")
+            raise ValueError(
+                f"xs must be an array of shape (steps, batch, input_size), got {shape}"
+            )
         steps, batch, _ = xs.shape
         if steps < 1 or batch < 1:
             raise ValueError(f"xs must have at least one step and one batch row, got {xs.shape}")

@@ -48,12 +48,20 @@ def _progress_printer():
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--alpha", type=_number("--alpha"), default=1,
-                   help="internal-state size in hidden-state units (default 1)")
+    p.add_argument(
+        "--alpha",
+        type=_number("--alpha"),
+        default=1,
+        help="internal-state size in hidden-state units (default 1)",
+    )
     p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
     p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
-    p.add_argument("--no-internal-output", dest="internal_has_output", action="store_false",
-                   help="a saved internal state cannot restart the forward")
+    p.add_argument(
+        "--no-internal-output",
+        dest="internal_has_output",
+        action="store_false",
+        help="a saved internal state cannot restart the forward",
+    )
 
 
 def _number(name: str):
@@ -80,13 +88,19 @@ def _range(name: str, parse):
             try:
                 if len(parts) not in (2, 3):
                     raise ValueError
-                start, stop, step = int(parts[0]), int(parts[1]), int(parts[2]) if len(parts) == 3 else 1
+                start, stop, step = (
+                    int(parts[0]),
+                    int(parts[1]),
+                    int(parts[2]) if len(parts) == 3 else 1,
+                )
             except ValueError:
                 raise argparse.ArgumentTypeError(
-                    f"{name} must be a range like 1:100 or 1:100:5, got {text!r}") from None
+                    f"{name} must be a range like 1:100 or 1:100:5, got {text!r}"
+                ) from None
             if step < 1 or stop < start:
                 raise argparse.ArgumentTypeError(
-                    f"{name} range needs start <= stop and step >= 1, got {text!r}")
+                    f"{name} range needs start <= stop and step >= 1, got {text!r}"
+                )
             return list(range(start, stop + 1, step))
         return [parse(part) for part in text.split(",")]
 
@@ -106,10 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="draw the plan (needs matplotlib)")
 
     p = sub.add_parser("table", help="forward counts over ranges of steps and memory, as CSV")
-    p.add_argument("--steps", type=_range("--steps", _number("--steps")), required=True,
-                   help="e.g. 1:100, 10:1000:10 or 100,200")
-    p.add_argument("--memory", type=_range("--memory", _memory), required=True,
-                   help="e.g. 1:20 or 5%%,10%%")
+    p.add_argument(
+        "--steps",
+        type=_range("--steps", _number("--steps")),
+        required=True,
+        help="e.g. 1:100, 10:1000:10 or 100,200",
+    )
+    p.add_argument(
+        "--memory", type=_range("--memory", _memory), required=True, help="e.g. 1:20 or 5%%,10%%"
+    )
     _add_model_options(p)
 
     p = sub.add_parser("check", help="validate a trace JSON from another implementation")
@@ -122,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plan_command(args) -> int:
-    common = dict(alpha=args.alpha, strategy=args.strategy, model=args.model,
-                  internal_has_output=args.internal_has_output)
+    common = dict(
+        alpha=args.alpha,
+        strategy=args.strategy,
+        model=args.model,
+        internal_has_output=args.internal_has_output,
+    )
     result = plan(args.steps, args.memory, progress=_progress_printer(), **common)
     if args.json:
         print(result.to_json())
@@ -131,10 +154,14 @@ def _plan_command(args) -> int:
         full = float(bptt_peak(result.steps, units_for(args.alpha)))
         print(f"strategy        {result.strategy} ({result.model} model)")
         print(f"steps           {result.steps}")
-        print(f"memory budget   {args.memory} -> peak {result.peak_memory} units "
-              f"({result.peak_memory / full:.1%} of full BPTT's {full:g})")
-        print(f"forward count   {result.forward_count} "
-              f"({result.forward_count / result.steps:.3f} per step; full BPTT: 1)")
+        print(
+            f"memory budget   {args.memory} -> peak {result.peak_memory} units "
+            f"({result.peak_memory / full:.1%} of full BPTT's {full:g})"
+        )
+        print(
+            f"forward count   {result.forward_count} "
+            f"({result.forward_count / result.steps:.3f} per step; full BPTT: 1)"
+        )
         print(f"actions         {len(result.actions)}")
     if args.show:
         from mini_bptt import viz
@@ -146,12 +173,20 @@ def _plan_command(args) -> int:
 def _table_command(args) -> int:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["steps", "memory", "forward_count", "forward_per_step"])
-    common = dict(alpha=args.alpha, strategy=args.strategy, model=args.model,
-                  internal_has_output=args.internal_has_output)
+    common = dict(
+        alpha=args.alpha,
+        strategy=args.strategy,
+        model=args.model,
+        internal_has_output=args.internal_has_output,
+    )
     progress = _progress_printer()
     if args.strategy in ("ism", "msm"):  # fill the DP once for the largest case
-        cost(max(args.steps), _largest(args.memory, max(args.steps), args.alpha),
-             progress=progress, **common)
+        cost(
+            max(args.steps),
+            _largest(args.memory, max(args.steps), args.alpha),
+            progress=progress,
+            **common,
+        )
     for steps in args.steps:
         for memory in args.memory:
             try:
@@ -195,8 +230,10 @@ def _check_command(args) -> int:
         internal_has_output=data.get("internal_has_output", True),
     )
     status = "valid" if verdict.valid else "INVALID"
-    print(f"{status}: forward_count={verdict.forward_count} peak_memory={verdict.peak_memory} "
-          f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}")
+    print(
+        f"{status}: forward_count={verdict.forward_count} peak_memory={verdict.peak_memory} "
+        f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}"
+    )
     for error in verdict.errors:
         print(f"error: {error}")
     return 0 if verdict.valid else 1

@@ -89,7 +89,7 @@ class DPTables:
                 progress(t, steps)
 
     def value(self, name: str, t: int, units: int) -> int:
-        """Table entry for ``t`` steps and ``units`` free (``ensure`` first); >= INF if infeasible."""
+        """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= INF if infeasible."""
         return int(self.tab[name][t, self.off + units])
 
     @property
@@ -140,7 +140,7 @@ class DPTables:
                         values = found[0].min(axis=0) + found[1]
                         best = values if best is None else np.minimum(best, values)
                 row[cols] = np.minimum(best, self.inf)
-                row[: start] = self.inf
+                row[:start] = self.inf
             self.plus_y[spec.name][t] = np.minimum(row + t, self.inf)
 
     def option_values(self, option, t: int, cols):

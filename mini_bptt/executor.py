@@ -37,7 +37,9 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
     the ``nbytes`` of the arrays held in the store.
     """
     if not isinstance(plan, Plan):
-        raise TypeError(f"plan must be a mini_bptt.Plan (see Plan.from_json), got {type(plan).__name__}")
+        raise TypeError(
+            f"plan must be a mini_bptt.Plan (see Plan.from_json), got {type(plan).__name__}"
+        )
     steps, _ = check_run(cell, xs, h0, head)
     if steps != plan.steps:
         raise ValueError(f"xs has {steps} steps but the plan is for steps={plan.steps}")

@@ -48,7 +48,9 @@ class SoftmaxHead:
         hidden_size = _checks.positive_int("hidden_size", hidden_size)
         if not isinstance(labels, np.ndarray) or labels.ndim != 2:
             shape = getattr(labels, "shape", type(labels).__name__)
-            raise ValueError(f"labels must be an integer array of shape (steps, batch), got {shape}")
+            raise ValueError(
+                f"labels must be an integer array of shape (steps, batch), got {shape}"
+            )
         if not np.issubdtype(labels.dtype, np.integer):
             raise TypeError(f"labels must have an integer dtype, got {labels.dtype}")
         if labels.size and (labels.min() < -1 or labels.max() >= self.num_classes):

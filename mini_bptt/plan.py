@@ -73,8 +73,13 @@ class Plan:
         actions = tuple(parse_actions(data["actions"]))
         steps = _checks.positive_int("steps", data["steps"])
         units = units_for(data["alpha"])
-        replay = run_replay(actions, steps, units, parse_memory(data["memory"], steps, units),
-                            data["internal_has_output"])
+        replay = run_replay(
+            actions,
+            steps,
+            units,
+            parse_memory(data["memory"], steps, units),
+            data["internal_has_output"],
+        )
         plan = cls(
             steps=steps,
             memory=data["memory"],
@@ -89,7 +94,8 @@ class Plan:
         for key in ("forward_count", "peak_memory"):
             if data[key] != getattr(plan, key):
                 raise ValueError(
-                    f"plan JSON says {key} = {data[key]!r} but its actions give {getattr(plan, key)!r}"
+                    f"plan JSON says {key} = {data[key]!r} "
+                    f"but its actions give {getattr(plan, key)!r}"
                 )
         return plan
 
@@ -217,8 +223,9 @@ def plan(
         actions = paper_actions(strategy, steps, budget, units, progress)
     else:
         actions = optimal_actions(strategy, steps, budget, units, internal_has_output, progress)
-    replay = run_replay(actions, steps, units, parse_memory(memory, steps, units),
-                        internal_has_output)
+    replay = run_replay(
+        actions, steps, units, parse_memory(memory, steps, units), internal_has_output
+    )
     return Plan(
         steps=steps,
         memory=memory if isinstance(memory, str) else _plain_number(memory),
@@ -264,4 +271,14 @@ def _plain_number(value):
     return int(as_float) if as_float.is_integer() else as_float
 
 
-__all__ = ["FORMAT", "MODELS", "OPS", "STRATEGIES", "Plan", "cost", "parse_actions", "plan", "to_action"]
+__all__ = [
+    "FORMAT",
+    "MODELS",
+    "OPS",
+    "STRATEGIES",
+    "Plan",
+    "cost",
+    "parse_actions",
+    "plan",
+    "to_action",
+]

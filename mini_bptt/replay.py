@@ -5,7 +5,6 @@ are written once and they cannot disagree."""
 from __future__ import annotations
 
 from mini_bptt.actions import (
-    BACKWARD,
     FORWARD,
     FREE_HIDDEN,
     FREE_INTERNAL,

@@ -48,6 +48,6 @@ def units_for(alpha: object) -> Units:
     frac = exact.limit_denominator(MAX_DENOMINATOR)
     if abs(float(frac) - float(alpha)) > 1e-12 * float(alpha):
         raise ValueError(
-            f"alpha must be a ratio p/q with q <= {MAX_DENOMINATOR} (e.g. 4.5 or 7/3), got {alpha!r}"
+            f"alpha must be a ratio p/q with q <= {MAX_DENOMINATOR} (e.g. 4.5, 7/3), got {alpha!r}"
         )
     return Units(hidden=frac.denominator, internal=frac.numerator)

@@ -9,8 +9,15 @@ import mini_bptt as mb
 CELLS = {"rnn": mb.RNNCell, "lstm": mb.LSTMCell}
 
 
-def make_problem(cell_name: str, steps: int, batch: int, head: str = "mse", seed: int = 0,
-                 input_size: int = 3, hidden_size: int = 4):
+def make_problem(
+    cell_name: str,
+    steps: int,
+    batch: int,
+    head: str = "mse",
+    seed: int = 0,
+    input_size: int = 3,
+    hidden_size: int = 4,
+):
     """A cell, inputs, a non-zero initial state and a head with random targets."""
     rng = np.random.default_rng(seed)
     cell = CELLS[cell_name](input_size, hidden_size, seed=seed)

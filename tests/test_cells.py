@@ -56,7 +56,7 @@ def test_alpha_is_measured_from_the_cache(cell_name, alpha):
     cell = CELLS[cell_name](5, 7)
     state = cell.zero_state(3)
     _, cache = cell.forward(state, np.zeros((3, 5)))
-    counted = sum(a.size for name, a in zip(cache._fields, cache) if name != "x")
+    counted = sum(a.size for name, a in zip(cache._fields, cache, strict=False) if name != "x")
     assert cell.alpha == counted / state.size == alpha
 
 

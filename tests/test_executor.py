@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import pytest
@@ -46,16 +47,23 @@ def smallest_memory(steps: int, alpha: float, strategy: str) -> Fraction:
 def test_execution_matches_plan_and_full_bptt_bitwise(
     steps, batch, cell_name, head_name, strategy, model, internal_has_output, fraction, seed
 ):
-    if model == "paper" and (strategy not in ("hsm", "ism", "msm")
-                             or (strategy != "hsm" and not internal_has_output)):
+    if model == "paper" and (
+        strategy not in ("hsm", "ism", "msm") or (strategy != "hsm" and not internal_has_output)
+    ):
         model = "optimal"  # the paper's model does not exist for these
     cell, xs, h0, head = make_problem(cell_name, steps, batch, head_name, seed=seed)
     alpha = cell.alpha
     smallest = smallest_memory(steps, alpha, strategy)
     full = bptt_peak(steps, units_for(alpha))
     memory = float(smallest + Fraction(fraction) * (full - smallest))
-    plan = mb.plan(steps, memory, alpha=alpha, strategy=strategy, model=model,
-                   internal_has_output=internal_has_output)
+    plan = mb.plan(
+        steps,
+        memory,
+        alpha=alpha,
+        strategy=strategy,
+        model=model,
+        internal_has_output=internal_has_output,
+    )
     result = mb.execute(plan, cell, xs, h0, head)
     assert result.forward_count == plan.forward_count
     assert result.backward_count == steps
@@ -70,11 +78,27 @@ def test_plans_from_json_and_by_hand_run():
     plan = mb.plan(12, 10, alpha=cell.alpha)
     loaded = Plan.from_json(plan.to_json())
     assert_bitwise_equal(mb.execute(loaded, cell, xs, h0, head), mb.full_bptt(cell, xs, h0, head))
-    by_hand = Plan(steps=2, memory=1, alpha=4.5, internal_has_output=True, strategy="hand",
-                   model="hand", forward_count=3, peak_memory=1,
-                   actions=tuple(mb.Action(op, step) for op, step in [
-                       ("forward", 1), ("forward", 2), ("backward", 2),
-                       ("restore_hidden", 0), ("forward", 1), ("backward", 1)]))
+    by_hand = Plan(
+        steps=2,
+        memory=1,
+        alpha=4.5,
+        internal_has_output=True,
+        strategy="hand",
+        model="hand",
+        forward_count=3,
+        peak_memory=1,
+        actions=tuple(
+            mb.Action(op, step)
+            for op, step in [
+                ("forward", 1),
+                ("forward", 2),
+                ("backward", 2),
+                ("restore_hidden", 0),
+                ("forward", 1),
+                ("backward", 1),
+            ]
+        ),
+    )
     cell, xs, h0, head = make_problem("lstm", 2, 1)
     result = mb.execute(by_hand, cell, xs, h0, head)
     assert result.forward_count == 3
@@ -82,9 +106,17 @@ def test_plans_from_json_and_by_hand_run():
 
 
 def _hand_plan(actions, steps=3, memory=2):
-    return Plan(steps=steps, memory=memory, alpha=2, internal_has_output=True, strategy="hand",
-                model="hand", forward_count=0, peak_memory=0,
-                actions=tuple(mb.Action(op, s) for op, s in actions))
+    return Plan(
+        steps=steps,
+        memory=memory,
+        alpha=2,
+        internal_has_output=True,
+        strategy="hand",
+        model="hand",
+        forward_count=0,
+        peak_memory=0,
+        actions=tuple(mb.Action(op, s) for op, s in actions),
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,8 +184,9 @@ def working_set(cell, state_bytes: int) -> int:
     return 2 * gradient_bytes + 16 * state_bytes + 64 * 1024
 
 
-@pytest.mark.parametrize("strategy, memory", [("msm", 40), ("hsm", 12), ("chen", "100%"),
-                                              ("bptt", "100%")])
+@pytest.mark.parametrize(
+    "strategy, memory", [("msm", 40), ("hsm", 12), ("chen", "100%"), ("bptt", "100%")]
+)
 def test_traced_bytes_follow_the_unit_accounting(strategy, memory):
     cell, xs, h0, head = _lstm_problem(200)
     plan = mb.plan(200, memory, alpha=cell.alpha, strategy=strategy)
@@ -168,9 +201,9 @@ def test_full_bptt_grows_linearly_while_msm_stays_flat():
     full, msm = [], []
     for steps in lengths:
         cell, xs, h0, head = _lstm_problem(steps)
-        full.append(traced_peak(lambda: mb.full_bptt(cell, xs, h0, head)))
         plan = mb.plan(steps, 60, alpha=cell.alpha)
-        msm.append(traced_peak(lambda: mb.execute(plan, cell, xs, h0, head)))
+        full.append(traced_peak(partial(mb.full_bptt, cell, xs, h0, head)))
+        msm.append(traced_peak(partial(mb.execute, plan, cell, xs, h0, head)))
     state_bytes = h0.nbytes
     per_step = [(full[i + 1] - full[i]) / (lengths[i + 1] - lengths[i]) for i in range(2)]
     for slope in per_step:  # about one internal state (alpha = 4.5 states) per step

@@ -27,14 +27,28 @@ def test_optimal_equals_exhaustive_search(alpha, internal_has_output, strategy):
     for steps in range(1, MAX_STEPS + 1):
         for memory in budgets(steps, alpha):
             truth = min_forward_count(
-                steps, memory, Fraction(alpha), internal_has_output,
-                allow_hidden=strategy != "ism", allow_internal=strategy != "hsm",
+                steps,
+                memory,
+                Fraction(alpha),
+                internal_has_output,
+                allow_hidden=strategy != "ism",
+                allow_internal=strategy != "hsm",
             )
-            got = mb.cost(steps, float(memory), alpha=alpha, strategy=strategy,
-                          internal_has_output=internal_has_output)
+            got = mb.cost(
+                steps,
+                float(memory),
+                alpha=alpha,
+                strategy=strategy,
+                internal_has_output=internal_has_output,
+            )
             assert got == truth, (steps, memory)
-            plan = mb.plan(steps, float(memory), alpha=alpha, strategy=strategy,
-                           internal_has_output=internal_has_output)
+            plan = mb.plan(
+                steps,
+                float(memory),
+                alpha=alpha,
+                strategy=strategy,
+                internal_has_output=internal_has_output,
+            )
             assert plan.forward_count == truth and plan.peak_memory <= memory
 
 

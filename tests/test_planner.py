@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import pytest
 from hypothesis import given, settings
@@ -18,12 +18,19 @@ from mini_bptt.plan import bptt_peak, run_replay
 from mini_bptt.units import units_for
 
 REFERENCE_HSM = {
-    (10, 2): 30, (10, 3): 25, (20, 3): 65, (100, 5): 416, (100, 10): 322,
-    (1000, 10): 4636, (1000, 32): 3405, (1000, 50): 2948, (1000, 500): 2498,
+    (10, 2): 30,
+    (10, 3): 25,
+    (20, 3): 65,
+    (100, 5): 416,
+    (100, 10): 322,
+    (1000, 10): 4636,
+    (1000, 32): 3405,
+    (1000, 50): 2948,
+    (1000, 500): 2498,
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def hsm_recursion(t: int, m: int) -> int:
     """The paper's HSM recursion written out directly (SPEC section 2)."""
     if t <= 1:
@@ -35,7 +42,7 @@ def hsm_recursion(t: int, m: int) -> int:
     return min(y + hsm_recursion(t - y, m - 1) + hsm_recursion(y, m) for y in range(1, t))
 
 
-@lru_cache(maxsize=None)
+@cache
 def ism_in_slots(t: int, k: int) -> int:
     """The paper's ISM in its own units: k internal-state slots, the core being one."""
     if t <= 1:
@@ -72,8 +79,9 @@ def test_hsm_equals_checkpoint_schedules_revolve():
         for snapshots in range(1, 9):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                forwards = sum(a.n1 - a.n0 for a in Revolve(steps, snapshots)
-                               if isinstance(a, Forward))
+                forwards = sum(
+                    a.n1 - a.n0 for a in Revolve(steps, snapshots) if isinstance(a, Forward)
+                )
             assert mb.cost(steps, snapshots, strategy="hsm") == forwards, (steps, snapshots)
             plan = mb.plan(steps, snapshots, strategy="hsm")
             assert plan.forward_count == forwards
@@ -100,8 +108,13 @@ def test_paper_is_never_below_optimal(alpha, internal_has_output):
             for m in range(units.hidden, top + 1):
                 memory = float(Fraction(m, units.hidden))
                 paper = mb.cost(t, memory, alpha=alpha, strategy=strategy, model="paper")
-                optimal = mb.cost(t, memory, alpha=alpha, strategy=strategy,
-                                  internal_has_output=internal_has_output)
+                optimal = mb.cost(
+                    t,
+                    memory,
+                    alpha=alpha,
+                    strategy=strategy,
+                    internal_has_output=internal_has_output,
+                )
                 assert optimal <= paper, (strategy, t, memory)
 
 
@@ -153,16 +166,21 @@ ALPHAS = st.sampled_from([1, 1.5, 2, 3, 4.5, 7 / 3])
 def test_every_plan_is_valid_within_budget_and_costs_what_cost_says(
     steps, fraction, alpha, strategy, model, internal_has_output
 ):
-    if model == "paper" and (strategy not in ("hsm", "ism", "msm")
-                             or (strategy != "hsm" and not internal_has_output)):
+    if model == "paper" and (
+        strategy not in ("hsm", "ism", "msm") or (strategy != "hsm" and not internal_has_output)
+    ):
         return
     units = units_for(alpha)
     full = bptt_peak(steps, units)
-    smallest = 1 if strategy in ("hsm", "ism", "msm") else Fraction(
-        mb.plan(steps, float(full), alpha=alpha, strategy=strategy).peak_memory)
+    smallest = (
+        1
+        if strategy in ("hsm", "ism", "msm")
+        else Fraction(mb.plan(steps, float(full), alpha=alpha, strategy=strategy).peak_memory)
+    )
     memory = float(smallest + Fraction(fraction) * (full - smallest))
-    kwargs = dict(alpha=alpha, strategy=strategy, model=model,
-                  internal_has_output=internal_has_output)
+    kwargs = dict(
+        alpha=alpha, strategy=strategy, model=model, internal_has_output=internal_has_output
+    )
     plan = mb.plan(steps, memory, **kwargs)
     replay = run_replay(plan.actions, steps, units, Fraction(memory), internal_has_output)
     assert replay.forward_count == plan.forward_count == mb.cost(steps, memory, **kwargs)
@@ -232,8 +250,11 @@ def test_memory_below_a_baseline_names_its_peak(strategy):
         (dict(steps=10, memory=3, strategy="revolve"), ValueError, "strategy"),
         (dict(steps=10, memory=3, model="best"), ValueError, "model"),
         (dict(steps=10, memory=3, strategy="chen", model="paper"), ValueError, "model"),
-        (dict(steps=10, memory=3, strategy="msm", model="paper", internal_has_output=False),
-         ValueError, "internal_has_output"),
+        (
+            dict(steps=10, memory=3, strategy="msm", model="paper", internal_has_output=False),
+            ValueError,
+            "internal_has_output",
+        ),
         (dict(steps=10, memory=3, internal_has_output="yes"), TypeError, "internal_has_output"),
     ],
 )

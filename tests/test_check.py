@@ -1,0 +1,205 @@
+"""The trace checker: accepts exactly the traces that really compute full BPTT's gradients
+within memory, judged by an independent permissive numeric run (the witness)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+import mini_bptt as mb
+from mini_bptt.bptt import reverse_step, zero_grads
+from mini_bptt.plan import Plan
+from tests.helpers import make_problem
+
+
+class CannotRunError(Exception):
+    pass
+
+
+def witness(actions, cell, xs, h0, head, alpha, internal_has_output):
+    """Run ``actions`` enforcing no rule: compute with whatever states are held.
+
+    Returns (loss, grads, dh0, backward order, peak units); raises CannotRunError when an
+    action needs something that is not there at all.
+    """
+    steps = len(xs)
+    hidden, internal = {0: h0}, {}
+    state, core = h0, None
+    grads, loss, dstate, order = zero_grads(cell, head), 0.0, np.zeros_like(h0), []
+    peak = Fraction(1)
+    for item in actions:
+        op, step = (item.op, item.step) if isinstance(item, mb.Action) else item
+        if not isinstance(step, int) or not 0 <= step <= steps:
+            raise CannotRunError
+        if op == "forward" and step >= 1:
+            state, core = cell.forward(state, xs[step - 1])
+        elif op == "save_hidden":
+            hidden[step] = state
+        elif op == "save_internal" and core is not None and step >= 1:
+            internal[step] = core
+        elif op == "restore_hidden" and step in hidden:
+            state, core = hidden[step], None
+        elif op == "restore_internal" and step in internal and internal_has_output:
+            state = cell.next_state(internal[step])
+        elif op == "free_hidden" and step in hidden:
+            del hidden[step]
+        elif op == "free_internal" and step in internal:
+            del internal[step]
+        elif op == "backward" and step >= 1 and (step in internal or core is not None):
+            cache = internal.get(step, core)
+            step_loss, dstate = reverse_step(cell, head, step - 1, cache, dstate, grads)
+            loss += step_loss
+            order.append(step)
+        else:
+            raise CannotRunError
+        peak = max(peak, len(hidden) + Fraction(alpha) * len(internal))
+    return loss, grads, dstate, order, peak
+
+
+def computes_full_bptt(actions, cell, xs, h0, head, memory, alpha, internal_has_output):
+    try:
+        loss, grads, dh0, order, peak = witness(
+            actions, cell, xs, h0, head, alpha, internal_has_output
+        )
+    except CannotRunError:
+        return False
+    reference = mb.full_bptt(cell, xs, h0, head)
+    return (
+        order == list(range(len(xs), 0, -1))
+        and peak <= Fraction(memory)
+        and loss == reference.loss
+        and np.array_equal(dh0, reference.dh0)
+        and all(np.array_equal(grads[k], reference.grads[k]) for k in reference.grads)
+    )
+
+
+MUTATIONS = ("drop", "duplicate", "swap", "shift", "change_op")
+
+
+def mutate(actions: list, kind: str, index: int, delta: int, op: str) -> list:
+    actions = list(actions)
+    if not actions:
+        return actions
+    i = index % len(actions)
+    if kind == "drop":
+        del actions[i]
+    elif kind == "duplicate":
+        actions.insert(i, actions[i])
+    elif kind == "swap" and len(actions) > 1:
+        j = min(i, len(actions) - 2)
+        actions[j], actions[j + 1] = actions[j + 1], actions[j]
+    elif kind == "shift":
+        actions[i] = mb.Action(actions[i].op, actions[i].step + delta)
+    elif kind == "change_op":
+        actions[i] = mb.Action(op, actions[i].step)
+    return actions
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.integers(1, 12),
+    strategy=st.sampled_from(["hsm", "ism", "msm", "chen", "chen-recursive", "bptt"]),
+    internal_has_output=st.booleans(),
+    extra=st.integers(0, 6),
+    mutations=st.lists(
+        st.tuples(
+            st.sampled_from(MUTATIONS),
+            st.integers(0, 10_000),
+            st.sampled_from([-1, 1]),
+            st.sampled_from(mb.OPS),
+        ),
+        min_size=0,
+        max_size=3,
+    ),
+)
+def test_checker_accepts_exactly_what_computes_full_bptt(
+    steps, strategy, internal_has_output, extra, mutations
+):
+    cell, xs, h0, head = make_problem("rnn", steps, 1, seed=steps)
+    alpha = cell.alpha
+    if strategy in ("hsm", "ism", "msm"):
+        memory = 1 + extra
+    else:
+        memory = mb.plan(steps, "100%", alpha=alpha, strategy=strategy).peak_memory + extra // 3
+    plan = mb.plan(
+        steps, memory, alpha=alpha, strategy=strategy, internal_has_output=internal_has_output
+    )
+    actions = list(plan.actions)
+    for kind, index, delta, op in mutations:
+        actions = mutate(actions, kind, index, delta, op)
+    verdict = mb.check(
+        actions, steps=steps, memory=memory, alpha=alpha, internal_has_output=internal_has_output
+    )
+    truth = computes_full_bptt(actions, cell, xs, h0, head, memory, alpha, internal_has_output)
+    event(
+        f"checker {'accepts' if verdict.valid else 'rejects'}, witness {'ok' if truth else 'bad'}"
+    )
+    if verdict.valid:
+        assert truth, "the checker accepted a trace that does not compute full BPTT"
+    if not truth:
+        assert not verdict.valid and verdict.errors[0].startswith("action ")
+    if not mutations:
+        assert verdict.valid and verdict.forward_count == plan.forward_count
+
+
+def test_check_accepts_dicts_pairs_and_actions_and_reports_counts():
+    plan = mb.plan(10, 4, alpha=2)
+    as_dicts = [a.to_dict() for a in plan.actions]
+    as_pairs = [(a.op, a.step) for a in plan.actions]
+    for actions in (plan.actions, as_dicts, as_pairs):
+        verdict = mb.check(actions, steps=10, memory=4, alpha=2)
+        assert verdict.valid and verdict.errors == []
+        assert verdict.forward_count == plan.forward_count == verdict.optimal_forward_count
+        assert verdict.peak_memory == plan.peak_memory and verdict.overhead == 1.0
+    slow = mb.check(mb.plan(10, 4, strategy="hsm").actions, steps=10, memory=4, alpha=2)
+    assert slow.valid and slow.overhead > 1.0
+
+
+def test_first_error_names_index_op_and_rule():
+    verdict = mb.check([("forward", 1), ("forward", 3)], steps=3, memory=2)
+    assert not verdict.valid
+    assert verdict.errors[0] == (
+        "action 1 (forward 3): forward needs the cursor at h[2], it is at h[1]"
+    )
+    assert verdict.forward_count == 1
+    verdict = mb.check([("forward", 1), {"op": "backward"}], steps=1, memory=2)
+    assert verdict.errors[0].startswith("action 1 ")
+
+
+def test_check_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="actions"):
+        mb.check("forward 1", steps=1, memory=1)
+    with pytest.raises(ValueError, match="steps"):
+        mb.check([], steps=0, memory=1)
+    with pytest.raises(ValueError, match="memory"):
+        mb.check([], steps=3, memory=0.5)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.integers(1, 40),
+    memory=st.integers(1, 40),
+    alpha=st.sampled_from([1, 1.5, 4.5]),
+    strategy=st.sampled_from(["hsm", "ism", "msm"]),
+    model=st.sampled_from(mb.MODELS),
+)
+def test_plan_json_round_trip(steps, memory, alpha, strategy, model):
+    plan = mb.plan(steps, memory, alpha=alpha, strategy=strategy, model=model)
+    again = Plan.from_json(plan.to_json())
+    assert again == plan
+    assert '"format": "mini_bptt.plan/1"' in plan.to_json()
+
+
+def test_from_json_refuses_tampered_counts():
+    plan = mb.plan(8, 3)
+    text = plan.to_json().replace(
+        f'"forward_count": {plan.forward_count}', f'"forward_count": {plan.forward_count - 1}'
+    )
+    with pytest.raises(ValueError, match="forward_count"):
+        Plan.from_json(text)
+    with pytest.raises(ValueError, match="format"):
+        Plan.from_json('{"steps": 3}')

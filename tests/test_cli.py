@@ -1,0 +1,135 @@
+"""Command line: outputs agree with the library; every bad argument exits 2 with one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+
+import mini_bptt as mb
+from mini_bptt.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_plan_summary_and_json(capsys):
+    code, out, err = run(capsys, "plan", "1000", "5%", "--alpha", "5")
+    assert code == 0 and err == ""
+    expected = mb.plan(1000, "5%", alpha=5)
+    assert f"forward count   {expected.forward_count}" in out
+    assert f"peak {expected.peak_memory} units" in out
+    code, out, _ = run(capsys, "plan", "30", "4", "--strategy", "hsm", "--json")
+    assert code == 0
+    assert mb.Plan.from_json(out) == mb.plan(30, 4, strategy="hsm")
+
+
+def test_table_matches_cost(capsys):
+    code, out, _ = run(
+        capsys,
+        "table",
+        "--steps",
+        "10:50:20",
+        "--memory",
+        "1:3",
+        "--alpha",
+        "2.5",
+        "--strategy",
+        "ism",
+        "--model",
+        "paper",
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 9
+    for row in rows:
+        expected = mb.cost(
+            int(row["steps"]), int(row["memory"]), alpha=2.5, strategy="ism", model="paper"
+        )
+        assert int(row["forward_count"]) == expected
+
+
+def test_table_leaves_infeasible_cells_empty(capsys):
+    code, out, _ = run(capsys, "table", "--steps", "10", "--memory", "2,100%", "--strategy", "chen")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and rows[0]["forward_count"] == ""
+    assert int(rows[1]["forward_count"]) == mb.cost(10, "100%", strategy="chen")
+
+
+def test_check_valid_invalid_and_broken(capsys, tmp_path):
+    plan = mb.plan(12, 3, alpha=2)
+    good = tmp_path / "good.json"
+    good.write_text(plan.to_json())
+    code, out, _ = run(capsys, "check", str(good))
+    assert code == 0 and out.startswith("valid:")
+    trace = json.loads(plan.to_json())
+    trace["actions"] = trace["actions"][:-3]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(trace))
+    code, out, _ = run(capsys, "check", str(bad))
+    assert code == 1 and "INVALID" in out and "error: action" in out
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    code, _, err = run(capsys, "check", str(broken))
+    assert code == 2 and "not valid JSON" in err
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        (["plan", "10", "-5%"], "memory"),
+        (["plan", "10", "-3"], "memory"),
+        (["plan", "-10", "3"], "steps"),
+        (["plan", "ten", "3"], "steps"),
+        (["plan", "10", "0.5"], "smallest feasible"),
+        (["plan", "10", "3", "--alpha", "0.9"], "alpha"),
+        (["plan", "10", "3", "--alpha", "x"], "alpha"),
+        (["plan", "10", "3", "--strategy", "revolve"], "strategy"),
+        (["plan", "10", "3", "--model", "best"], "model"),
+        (["plan", "10", "3", "--strategy", "chen", "--model", "paper"], "model"),
+        (["plan", "10", "2", "--strategy", "bptt"], "smallest feasible"),
+        (["plan", "10"], "memory"),
+        (["table", "--steps", "5:1", "--memory", "3"], "--steps"),
+        (["table", "--steps", "1:5", "--memory", "a:b"], "--memory"),
+        (["check", "/no/such/trace.json"], "cannot read"),
+        (["frobnicate"], "invalid choice"),
+        (["plan", "10", "3", "--frob"], "unrecognized"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(capsys, argv, named):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("mini-bptt: error:")
+    assert named in err
+
+
+def test_check_trace_missing_fields(capsys, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"steps": 3, "actions": []}))
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2 and "memory" in err
+
+
+def test_module_entry_point_and_version():
+    done = subprocess.run(
+        [sys.executable, "-m", "mini_bptt", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == f"mini-bptt {mb.__version__}"
+    done = subprocess.run(
+        [sys.executable, "-m", "mini_bptt", "plan", "5", "-1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

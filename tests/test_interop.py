@@ -1,0 +1,57 @@
+"""checkpoint-schedules' schedules are valid in our model and cost what our optimum says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mini_bptt as mb
+from mini_bptt.interop import mixed_actions, multistage_actions, revolve_actions
+from mini_bptt.plan import Plan
+from tests.helpers import make_problem
+
+CASES = [(steps, snapshots) for steps in range(1, 41) for snapshots in range(1, 9)]
+
+
+@pytest.mark.parametrize("convert", [revolve_actions, multistage_actions])
+def test_binomial_schedules_are_valid_and_hsm_optimal(convert):
+    for steps, snapshots in CASES:
+        verdict = mb.check(convert(steps, snapshots), steps=steps, memory=snapshots)
+        assert verdict.valid, (steps, snapshots, verdict.errors)
+        assert verdict.forward_count == mb.cost(steps, snapshots, strategy="hsm")
+
+
+def test_mixed_schedules_are_valid_and_equal_our_optimal_model():
+    for steps, snapshots in CASES:
+        verdict = mb.check(
+            mixed_actions(steps, snapshots),
+            steps=steps,
+            memory=snapshots,
+            alpha=1,
+            internal_has_output=False,
+        )
+        assert verdict.valid, (steps, snapshots, verdict.errors)
+        assert verdict.forward_count == verdict.optimal_forward_count
+
+
+@pytest.mark.parametrize("convert", [revolve_actions, multistage_actions, mixed_actions])
+@pytest.mark.parametrize("cell_name", ["rnn", "lstm"])
+def test_converted_plans_give_bitwise_equal_gradients(convert, cell_name):
+    for steps, snapshots in [(1, 1), (7, 2), (19, 3), (40, 5)]:
+        cell, xs, h0, head = make_problem(cell_name, steps, 2, seed=steps)
+        actions = tuple(convert(steps, snapshots))
+        plan = Plan(
+            steps=steps,
+            memory=snapshots,
+            alpha=1,
+            internal_has_output=convert is not mixed_actions,
+            strategy="checkpoint-schedules",
+            model="external",
+            actions=actions,
+            forward_count=0,
+            peak_memory=0,
+        )
+        result = mb.execute(plan, cell, xs, h0, head)
+        reference = mb.full_bptt(cell, xs, h0, head)
+        assert np.array_equal(result.dh0, reference.dh0)
+        assert all(np.array_equal(result.grads[k], reference.grads[k]) for k in reference.grads)
