@@ -166,7 +166,11 @@ def _plan_command(args) -> int:
     if args.show:
         from mini_bptt import viz
 
-        viz.show_plan(result)
+        if viz.has_display():
+            viz.show_plan(result)
+        else:
+            viz.show_plan(result, path="mini-bptt-plan.png")
+            print("no display: wrote mini-bptt-plan.png")
     return 0
 
 
@@ -242,7 +246,12 @@ def _check_command(args) -> int:
 def _reproduce_command(args) -> int:
     from mini_bptt.reproduce import reproduce
 
-    reproduce(args.out, quick=args.quick)
+    def report(done: int, total: int, name: str, seconds: float) -> None:
+        bar = "#" * done + "." * (total - done)
+        print(f"[{bar}] {done}/{total} {name} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+
+    path = reproduce(args.out, quick=args.quick, progress=report)
+    print(f"wrote {path} and the figures beside it")
     return 0
 
 

@@ -79,7 +79,9 @@ class DPTables:
     def ensure(self, steps: int, width: int, progress: Progress | None = None) -> None:
         """Fill rows up to ``steps`` for budgets 0..``width`` units."""
         if width > self.width or self._dtype(steps) != self._dtype(self.steps):
-            self._allocate(max(steps, 1), max(width, self.width))
+            # widen geometrically, so a sequence of growing budgets costs at most twice the last
+            wider = width if self.width < 0 else max(width, 2 * self.width)
+            self._allocate(max(steps, self.steps, 1), wider)
         elif steps >= len(next(iter(self.tab.values()))):
             self._grow(steps)
         for t in range(self.steps + 1, steps + 1):

@@ -1,0 +1,136 @@
+"""Executor: overhead over bare cell calls, and the paper's headline on our LSTM.
+
+Run: python bench/bench_executor.py [--quick]   (prints JSON; medians, side by side)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import machine  # noqa: E402
+
+import mini_bptt as mb  # noqa: E402
+from mini_bptt.bptt import reverse_step, zero_grads  # noqa: E402
+
+
+def problem(steps: int, batch: int, inputs: int, hidden: int):
+    rng = np.random.default_rng(0)
+    cell = mb.LSTMCell(inputs, hidden, seed=0)
+    xs = rng.normal(size=(steps, batch, inputs))
+    head = mb.MSEHead(rng.normal(size=(steps, batch, hidden)))
+    return cell, xs, cell.zero_state(batch), head
+
+
+def bare_calls(plan, cell, xs, h0, head) -> None:
+    """The same number of cell forwards and reverse steps, with no plan, replay or store."""
+    state, cache = h0, None
+    for t in range(plan.forward_count):
+        state, cache = cell.forward(h0, xs[t % len(xs)])
+    grads, dstate = zero_grads(cell, head), np.zeros_like(h0)
+    for t in reversed(range(plan.steps)):
+        _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
+
+
+def traced_peak(run) -> int:
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def interleaved_medians(runs: dict, repeats: int) -> dict[str, float]:
+    """Median seconds of each named run, the runs interleaved so noise hits them alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="T = 200 instead of 1000")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    steps = 200 if args.quick else 1000
+    cell, xs, h0, head = problem(steps, batch=32, inputs=64, hidden=128)
+    plan = mb.plan(steps, "5%", alpha=cell.alpha)
+    full_plan = mb.plan(steps, "100%", alpha=cell.alpha, strategy="bptt")
+
+    medians = interleaved_medians(
+        {
+            "execute_msm_5%": lambda: mb.execute(plan, cell, xs, h0, head),
+            "bare_cell_calls_same_counts": lambda: bare_calls(plan, cell, xs, h0, head),
+            "full_bptt": lambda: mb.full_bptt(cell, xs, h0, head),
+            "execute_bptt_plan": lambda: mb.execute(full_plan, cell, xs, h0, head),
+        },
+        args.repeats,
+    )
+    one_forward, one_backward = interleaved_medians(
+        {
+            "forward": lambda: [cell.forward(h0, xs[t]) for t in range(steps)],
+            "backward": lambda: bare_calls_backward(cell, xs, h0, head, steps),
+        },
+        args.repeats,
+    ).values()
+    backward_over_forward = one_backward / one_forward
+    bytes_msm = traced_peak(lambda: mb.execute(plan, cell, xs, h0, head))
+    bytes_full = traced_peak(lambda: mb.full_bptt(cell, xs, h0, head))
+    predicted = (plan.forward_count + steps * backward_over_forward) / (
+        steps + steps * backward_over_forward
+    )
+    report = {
+        "machine": machine.describe(),
+        "setup": {
+            "cell": "LSTMCell",
+            "steps": steps,
+            "batch": 32,
+            "input_size": 64,
+            "hidden_size": 128,
+            "alpha": cell.alpha,
+            "memory": "5%",
+            "peak_memory_units": plan.peak_memory,
+            "full_bptt_units": full_plan.peak_memory,
+            "forward_count": plan.forward_count,
+            "repeats": args.repeats,
+        },
+        "seconds_median": {k: round(v, 4) for k, v in medians.items()},
+        "executor_overhead": round(
+            medians["execute_msm_5%"] / medians["bare_cell_calls_same_counts"] - 1, 4
+        ),
+        "backward_over_forward_time": round(backward_over_forward, 3),
+        "headline": {
+            "tracemalloc_peak_bytes_msm": bytes_msm,
+            "tracemalloc_peak_bytes_full_bptt": bytes_full,
+            "memory_saved": round(1 - bytes_msm / bytes_full, 4),
+            "time_ratio_measured": round(medians["execute_msm_5%"] / medians["full_bptt"], 3),
+            "time_ratio_predicted_by_forward_counts": round(predicted, 3),
+            "paper": "95% memory saved for 1.33x time",
+        },
+    }
+    print(json.dumps(report, indent=2))
+
+
+def bare_calls_backward(cell, xs, h0, head, steps) -> None:
+    _, cache = cell.forward(h0, xs[0])
+    grads, dstate = zero_grads(cell, head), np.zeros_like(h0)
+    for t in reversed(range(steps)):
+        _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
+
+
+if __name__ == "__main__":
+    main()

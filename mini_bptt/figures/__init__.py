@@ -1,0 +1,24 @@
+"""The paper's figures, one module each; ``paper_figures/`` has a script per module and
+``mini-bptt reproduce`` runs them all. Each module has ``TITLE`` and
+``run(out: Path, quick: bool) -> dict`` writing ``<name>.png`` and ``<name>.csv`` and
+returning the numbers REPORT.md quotes."""
+
+from mini_bptt.figures import (
+    bounds,
+    cost_at_chen_memory,
+    hsm_cost_vs_memory,
+    lstm_experiment,
+    memory_at_fixed_cost,
+    policies,
+    strategies,
+)
+
+FIGURES = (
+    hsm_cost_vs_memory,
+    strategies,
+    memory_at_fixed_cost,
+    cost_at_chen_memory,
+    bounds,
+    policies,
+    lstm_experiment,
+)

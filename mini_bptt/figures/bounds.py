@@ -1,0 +1,58 @@
+"""The paper's analytic bounds on BPTT-HSM against the exact cost (closed form)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from mini_bptt.figures._io import figure, save, write_csv
+from mini_bptt.hsm_closed_form import hsm_cost
+
+TITLE = "HSM: exact cost against the paper's bounds"
+SLOTS = (2, 5, 10, 50)
+
+
+def a_bound(t: int, m: int) -> int | None:
+    """(a + 1) t for the smallest integer a with t < m**a / a!, if any a <= 60 works."""
+    for a in range(1, 61):
+        if t < m**a / math.factorial(a):
+            return (a + 1) * t
+    return None
+
+
+def run(out: Path, quick: bool) -> dict:
+    ts = sorted({round(10 ** (k / 8)) for k in range(0, 41 if not quick else 33)})
+    rows, worst = [], {"m_bound": 0.0, "4_bound": 0.0, "a_bound": 0.0}
+    fig, axes = figure(ncols=len(SLOTS), size=(4, 3.6))
+    for ax, m in zip(axes[0], SLOTS, strict=True):
+        exact, mb_, four, ab = [], [], [], []
+        for t in ts:
+            c = hsm_cost(t, m)
+            b1, b2, b3 = m * t ** (1 + 1 / m), 4 * t ** (1 + 1 / m), a_bound(t, m)
+            rows.append((m, t, c, round(b1, 3), round(b2, 3), b3 if b3 is not None else ""))
+            worst["m_bound"] = max(worst["m_bound"], c / b1)
+            worst["4_bound"] = max(worst["4_bound"], c / b2)
+            if b3 is not None:
+                worst["a_bound"] = max(worst["a_bound"], c / b3)
+            exact.append(c / t)
+            mb_.append(b1 / t)
+            four.append(b2 / t)
+            ab.append(b3 / t if b3 is not None else math.nan)
+        ax.plot(ts, exact, label="exact C(t, m) / t", color="black")
+        ax.plot(ts, mb_, label="m t^(1/m)", linestyle="--")
+        ax.plot(ts, four, label="4 t^(1/m)", linestyle=":")
+        ax.plot(ts, ab, label="(a + 1), t < m^a / a!", linestyle="-.")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("sequence length t")
+        ax.set_ylabel("forward evaluations per step")
+        ax.set_title(f"m = {m}", fontsize="medium")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="x-small")
+    write_csv(
+        out / "bounds.csv",
+        ("m", "t", "exact", "bound_m_t_pow", "bound_4_t_pow", "bound_a_plus_1"),
+        rows,
+    )
+    save(fig, out / "bounds.png")
+    return {f"largest_exact_over_{k}": round(v, 4) for k, v in worst.items()}

@@ -1,0 +1,154 @@
+"""The measured experiment: our LSTM over a sweep of budgets, wall time and bytes held
+against full BPTT (the paper reports 95% less memory for 1.33x the time at T = 1000)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+import mini_bptt as mb
+from mini_bptt.bptt import reverse_step, zero_grads
+from mini_bptt.figures._io import figure, save, write_csv
+
+TITLE = "LSTM: time and memory against full BPTT over a sweep of budgets"
+BUDGETS = ("5%", "10%", "20%", "50%")
+
+
+def _problem(quick: bool):
+    steps, batch, inputs, hidden = (200, 8, 16, 32) if quick else (1000, 32, 64, 128)
+    rng = np.random.default_rng(0)
+    cell = mb.LSTMCell(inputs, hidden, seed=0)
+    xs = rng.normal(size=(steps, batch, inputs))
+    head = mb.MSEHead(rng.normal(size=(steps, batch, hidden)))
+    return cell, xs, cell.zero_state(batch), head
+
+
+def _traced_peak(run) -> int:
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def run(out: Path, quick: bool) -> dict:
+    cell, xs, h0, head = _problem(quick)
+    steps = len(xs)
+    plans = {b: mb.plan(steps, b, alpha=cell.alpha) for b in BUDGETS}
+    runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
+    runs["full BPTT"] = lambda: mb.full_bptt(cell, xs, h0, head)
+    repeats = 1 if quick else 3
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):  # interleaved, so machine noise hits every budget alike
+        for name, job in runs.items():
+            start = time.perf_counter()
+            job()
+            seconds[name].append(time.perf_counter() - start)
+    wall = {name: statistics.median(t) for name, t in seconds.items()}
+    traced = {name: _traced_peak(job) for name, job in runs.items()}
+    full = mb.full_bptt(cell, xs, h0, head)
+    ratio = _backward_over_forward(cell, xs, h0, head, repeats)
+    rows = []
+    for name in runs:
+        plan = plans.get(name)
+        count = plan.forward_count if plan else steps
+        units = plan.peak_memory if plan else full.peak_memory
+        rows.append(
+            (
+                name,
+                count,
+                count / steps,
+                units,
+                traced[name],
+                traced[name] / traced["full BPTT"],
+                round(wall[name], 4),
+                wall[name] / wall["full BPTT"],
+            )
+        )
+    write_csv(
+        out / "lstm_experiment.csv",
+        (
+            "budget",
+            "forward_count",
+            "forward_per_step",
+            "peak_memory_units",
+            "tracemalloc_peak_bytes",
+            "bytes_over_full",
+            "seconds",
+            "time_over_full",
+        ),
+        rows,
+    )
+    fig, axes = figure(ncols=2, size=(5.5, 4))
+    left, right = axes[0]
+    labels = [r[0] for r in rows]
+    left.bar(labels, [100 * r[5] for r in rows], color="#4c72b0")
+    left.set_ylabel("bytes held, % of full BPTT (tracemalloc)")
+    left.set_title(f"LSTM, T={steps}: memory", fontsize="medium")
+    right.plot(
+        [100 * r[5] for r in rows[:-1]], [r[7] for r in rows[:-1]], marker="o", label="measured"
+    )
+    right.plot(
+        [100 * r[5] for r in rows[:-1]],
+        [_predicted(r[2], ratio) for r in rows[:-1]],
+        marker="x",
+        linestyle=":",
+        label="predicted by forward counts",
+    )
+    right.plot(
+        [5],
+        [1.33],
+        marker="*",
+        markersize=14,
+        linestyle="none",
+        color="#c44e52",
+        label="paper: 5%, 1.33x",
+    )
+    right.set_xlabel("bytes held, % of full BPTT")
+    right.set_ylabel("time / full BPTT")
+    right.set_title("time against memory", fontsize="medium")
+    right.legend(fontsize="small")
+    right.grid(alpha=0.3)
+    save(fig, out / "lstm_experiment.png")
+    five = rows[0]
+    return {
+        "steps": steps,
+        "memory_saved_at_5%": round(1 - five[5], 4),
+        "time_ratio_at_5%": round(five[7], 3),
+        "forward_per_step_at_5%": round(five[2], 4),
+        "backward_over_forward_time": round(ratio, 3),
+        "time_ratio_predicted_at_5%": round(_predicted(five[2], ratio), 3),
+    }
+
+
+def _backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
+    """Measured time of one reverse step (head + cell backward) over one cell forward."""
+    _, cache = cell.forward(h0, xs[0])
+    grads = zero_grads(cell, head)
+
+    def forwards():
+        for t in range(len(xs)):
+            cell.forward(h0, xs[t])
+
+    def backwards():
+        dstate = np.zeros_like(h0)
+        for t in reversed(range(len(xs))):
+            _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
+
+    times = {forwards: [], backwards: []}
+    for _ in range(repeats):
+        for job, record in times.items():
+            start = time.perf_counter()
+            job()
+            record.append(time.perf_counter() - start)
+    return statistics.median(times[backwards]) / statistics.median(times[forwards])
+
+
+def _predicted(forward_per_step: float, backward_over_forward: float) -> float:
+    """Time over full BPTT if only the cell calls cost: (F/T + b) / (1 + b)."""
+    return (forward_per_step + backward_over_forward) / (1 + backward_over_forward)
