@@ -1,0 +1,134 @@
+"""``reproduce --quick`` writes every figure, and every number in its CSVs is what the
+library computes (nothing typed by hand)."""
+
+from __future__ import annotations
+
+import csv
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+import mini_bptt as mb
+from mini_bptt.figures import FIGURES
+from mini_bptt.figures.bounds import a_bound
+from mini_bptt.hsm_closed_form import hsm_cost
+from mini_bptt.reproduce import reproduce
+from mini_bptt.viz import memory_timeline
+from tests.test_executor import saved_bound, working_set
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("figures")
+    calls = []
+    reproduce(folder, quick=True, progress=lambda *args: calls.append(args))
+    assert [c[0] for c in calls] == list(range(1, len(FIGURES) + 1))
+    return folder
+
+
+def rows(out: Path, name: str) -> list[dict]:
+    with open(out / f"{name}.csv", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_figure_and_the_report_exist(out):
+    for module in FIGURES:
+        name = module.__name__.rsplit(".", 1)[1]
+        assert (out / f"{name}.png").stat().st_size > 10_000, name
+        assert rows(out, name), name
+    report = (out / "REPORT.md").read_text()
+    assert "95% less memory" in report and "1.33x" in report and "cores" in report
+
+
+def test_hsm_csv(out):
+    for row in rows(out, "hsm_cost_vs_memory"):
+        steps, memory = int(row["steps"]), int(row["memory"])
+        assert int(row["forward_count"]) == mb.cost(steps, memory, strategy="hsm")
+    for row in rows(out, "hsm_cost_vs_memory_chen"):
+        plan = mb.plan(int(row["steps"]), "100%", strategy="chen")
+        assert float(row["memory"]) == plan.peak_memory
+        assert float(row["forward_per_step"]) == plan.forward_count / plan.steps
+
+
+def test_strategies_csv(out):
+    table = rows(out, "strategies")
+    assert {r["strategy"] for r in table} == {"hsm", "ism", "msm"}
+    for row in table:
+        steps = round(int(row["forward_count"]) / float(row["forward_per_step"]))
+        expected = mb.cost(steps, int(row["memory"]), alpha=int(row["alpha"]),
+                           strategy=row["strategy"], model=row["model"])
+        assert int(row["forward_count"]) == expected
+
+
+def test_memory_at_fixed_cost_csv(out):
+    for row in rows(out, "memory_at_fixed_cost"):
+        steps, memory, alpha = int(row["steps"]), int(row["memory"]), 1 + int(row["beta"])
+        kwargs = dict(alpha=alpha, model=row["model"])
+        assert mb.cost(steps, memory, **kwargs) <= 2 * steps
+        assert memory == 1 or mb.cost(steps, memory - 1, **kwargs) > 2 * steps
+        chen = math.sqrt(steps) * alpha
+        assert float(row["chen_memory"]) == round(chen, 4)
+        assert float(row["ratio"]) == pytest.approx(memory / chen, rel=1e-12)
+
+
+def test_cost_at_chen_memory_csv(out):
+    for row in rows(out, "cost_at_chen_memory"):
+        steps, alpha = int(row["steps"]), 1 + int(row["beta"])
+        memory = math.sqrt(steps) * alpha
+        assert float(row["memory"]) == round(memory, 4)
+        assert int(row["msm_forward_count"]) == mb.cost(steps, memory, alpha=alpha)
+        chen = mb.plan(steps, "100%", alpha=alpha, strategy="chen")
+        assert float(row["chen_forward_per_step"]) == chen.forward_count / steps
+
+
+def test_bounds_csv(out):
+    for row in rows(out, "bounds"):
+        t, m = int(row["t"]), int(row["m"])
+        assert int(row["exact"]) == hsm_cost(t, m)
+        assert float(row["bound_m_t_pow"]) == round(m * t ** (1 + 1 / m), 3)
+        expected = a_bound(t, m)
+        assert row["bound_a_plus_1"] == ("" if expected is None else str(expected))
+        assert int(row["exact"]) <= float(row["bound_m_t_pow"]) + 1e-3
+
+
+def test_policies_csv(out):
+    table = rows(out, "policies")
+    for strategy in ("hsm", "ism", "msm"):
+        mine = [r for r in table if r["strategy"] == strategy]
+        plan = mb.plan(40, int(mine[0]["memory"]), alpha=2, strategy=strategy)
+        assert [(r["op"], int(r["step"])) for r in mine] == [(a.op, a.step) for a in plan.actions]
+        assert [float(r["memory_after"]) for r in mine] == memory_timeline(plan)
+
+
+def test_lstm_experiment_csv(out):
+    table = {r["budget"]: r for r in rows(out, "lstm_experiment")}
+    cell = mb.LSTMCell(16, 32, seed=0)
+    state_bytes = cell.zero_state(8).nbytes  # quick run: batch 8, hidden 32
+    for budget in ("5%", "10%", "20%", "50%"):
+        plan = mb.plan(200, budget, alpha=cell.alpha)
+        assert int(table[budget]["forward_count"]) == plan.forward_count
+        assert float(table[budget]["peak_memory_units"]) == plan.peak_memory
+        traced = int(table[budget]["tracemalloc_peak_bytes"])
+        assert (plan.peak_memory - 1) * state_bytes <= traced
+        assert traced <= saved_bound(plan.peak_memory, state_bytes) + working_set(
+            cell, state_bytes
+        )
+    full = table["full BPTT"]
+    assert int(full["forward_count"]) == 200
+    assert float(full["peak_memory_units"]) == float(1 + Fraction(9, 2) * 199)
+    for row in table.values():
+        ratio = int(row["tracemalloc_peak_bytes"]) / int(full["tracemalloc_peak_bytes"])
+        assert float(row["bytes_over_full"]) == pytest.approx(ratio, rel=1e-12)
+
+
+def test_plan_show_writes_a_picture_without_display(tmp_path, monkeypatch, capsys):
+    from mini_bptt.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    assert main(["plan", "30", "4", "--alpha", "2", "--show"]) == 0
+    assert (tmp_path / "mini-bptt-plan.png").stat().st_size > 10_000
+    assert "wrote mini-bptt-plan.png" in capsys.readouterr().out
