@@ -10,7 +10,6 @@ import json
 import statistics
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,11 @@ import machine  # noqa: E402
 
 import mini_bptt as mb  # noqa: E402
 from mini_bptt.bptt import reverse_step, zero_grads  # noqa: E402
-
-
-def problem(steps: int, batch: int, inputs: int, hidden: int):
-    rng = np.random.default_rng(0)
-    cell = mb.LSTMCell(inputs, hidden, seed=0)
-    xs = rng.normal(size=(steps, batch, inputs))
-    head = mb.MSEHead(rng.normal(size=(steps, batch, hidden)))
-    return cell, xs, cell.zero_state(batch), head
+from mini_bptt.figures.lstm_experiment import (  # noqa: E402
+    backward_over_forward,
+    lstm_problem,
+)
+from mini_bptt.machine import traced_peak  # noqa: E402
 
 
 def bare_calls(plan, cell, xs, h0, head) -> None:
@@ -39,15 +35,6 @@ def bare_calls(plan, cell, xs, h0, head) -> None:
     grads, dstate = zero_grads(cell, head), np.zeros_like(h0)
     for t in reversed(range(plan.steps)):
         _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
-
-
-def traced_peak(run) -> int:
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    run()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
 
 
 def interleaved_medians(runs: dict, repeats: int) -> dict[str, float]:
@@ -67,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     steps = 200 if args.quick else 1000
-    cell, xs, h0, head = problem(steps, batch=32, inputs=64, hidden=128)
+    cell, xs, h0, head = lstm_problem(steps, batch=32, inputs=64, hidden=128)
     plan = mb.plan(steps, "5%", alpha=cell.alpha)
     full_plan = mb.plan(steps, "100%", alpha=cell.alpha, strategy="bptt")
 
@@ -80,18 +67,11 @@ def main() -> None:
         },
         args.repeats,
     )
-    one_forward, one_backward = interleaved_medians(
-        {
-            "forward": lambda: [cell.forward(h0, xs[t]) for t in range(steps)],
-            "backward": lambda: bare_calls_backward(cell, xs, h0, head, steps),
-        },
-        args.repeats,
-    ).values()
-    backward_over_forward = one_backward / one_forward
+    backward_over_forward_time = backward_over_forward(cell, xs, h0, head, args.repeats)
     bytes_msm = traced_peak(lambda: mb.execute(plan, cell, xs, h0, head))
     bytes_full = traced_peak(lambda: mb.full_bptt(cell, xs, h0, head))
-    predicted = (plan.forward_count + steps * backward_over_forward) / (
-        steps + steps * backward_over_forward
+    predicted = (plan.forward_count + steps * backward_over_forward_time) / (
+        steps + steps * backward_over_forward_time
     )
     report = {
         "machine": machine.describe(),
@@ -112,7 +92,7 @@ def main() -> None:
         "executor_overhead": round(
             medians["execute_msm_5%"] / medians["bare_cell_calls_same_counts"] - 1, 4
         ),
-        "backward_over_forward_time": round(backward_over_forward, 3),
+        "backward_over_forward_time": round(backward_over_forward_time, 3),
         "headline": {
             "tracemalloc_peak_bytes_msm": bytes_msm,
             "tracemalloc_peak_bytes_full_bptt": bytes_full,
@@ -123,13 +103,6 @@ def main() -> None:
         },
     }
     print(json.dumps(report, indent=2))
-
-
-def bare_calls_backward(cell, xs, h0, head, steps) -> None:
-    _, cache = cell.forward(h0, xs[0])
-    grads, dstate = zero_grads(cell, head), np.zeros_like(h0)
-    for t in reversed(range(steps)):
-        _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
 
 
 if __name__ == "__main__":

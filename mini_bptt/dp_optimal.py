@@ -88,35 +88,42 @@ def optimal_actions(
     out = Emitter()
 
     def sub(kind: str, a: int, t: int, m: int):
-        return lambda: {"S": solve_s, "P": solve_p, "R": solve_r}[kind](a, t, m)
+        if kind == "P":
+            return lambda: solve_p(a, t, m)
+        return lambda: solve_start(kind, a, t, m)
 
     def save_then_reverse(kind: str, y: int, t: int, m: int, after=()):
         """Save s[y]; solve the part right of y as ``kind``; reverse y from s[y]; then ``after``."""
         out.emit(SAVE_INTERNAL, y)
         out.then(sub(kind, y, t, m), lambda: out.reverse_saved_internal(y), *after)
 
-    def solve_s(a: int, t: int, m: int) -> None:  # h[a] saved; this task frees it
+    def solve_start(kind: str, a: int, t: int, m: int) -> None:
+        """S (h[a] saved, this task frees it) or R (s[a] saved outside, restart for free)."""
+        owns_start = kind == "S"
+        held = H if owns_start else 0  # what the start occupies while the right part runs
         out.start_at(a)
         if t == 1:
             out.emit(FORWARD, a + 1)
-            out.emit(FREE_HIDDEN, a)
+            if owns_start:
+                out.emit(FREE_HIDDEN, a)
             out.emit(BACKWARD, a + 1)
             return
-        option, y = best_option(tables, specs["S"], t, m)
+        option, y = best_option(tables, specs[kind], t, m)
         if isinstance(option, Run):
             out.forward_to(a + t)
             out.emit(BACKWARD, a + t)
-            out.then(sub("S", a, t - 1, m))
+            out.then(sub(kind, a, t - 1, m))
         elif isinstance(option, Single):
             out.emit(FORWARD, a + 1)
-            out.emit(FREE_HIDDEN, a)
+            if owns_start:
+                out.emit(FREE_HIDDEN, a)  # its last use
             save_then_reverse(option.table, a + 1, t - 1, m - A)
         elif option.lo == 0:
             out.forward_to(a + y)
-            out.then(sub("P", a + y, t - y, m - H), sub("S", a, y, m))
+            out.then(sub("P", a + y, t - y, m - held), sub(kind, a, y, m))
         else:
             out.forward_to(a + y)
-            save_then_reverse(option.right, a + y, t - y, m - H - A, [sub("S", a, y - 1, m)])
+            save_then_reverse(option.right, a + y, t - y, m - held - A, [sub(kind, a, y - 1, m)])
 
     def solve_p(a: int, t: int, m: int) -> None:  # cursor at h[a], nothing holds it
         if t == 1:
@@ -130,26 +137,5 @@ def optimal_actions(
         else:
             out.emit(FORWARD, a + 1)
             save_then_reverse(option.table, a + 1, t - 1, m - A)
-
-    def solve_r(a: int, t: int, m: int) -> None:  # s[a] saved outside: restart for free
-        out.start_at(a)
-        if t == 1:
-            out.emit(FORWARD, a + 1)
-            out.emit(BACKWARD, a + 1)
-            return
-        option, y = best_option(tables, specs["R"], t, m)
-        if isinstance(option, Run):
-            out.forward_to(a + t)
-            out.emit(BACKWARD, a + t)
-            out.then(sub("R", a, t - 1, m))
-        elif isinstance(option, Single):
-            out.emit(FORWARD, a + 1)
-            save_then_reverse("R", a + 1, t - 1, m - A)
-        elif option.lo == 0:
-            out.forward_to(a + y)
-            out.then(sub("P", a + y, t - y, m), sub("R", a, y, m))
-        else:
-            out.forward_to(a + y)
-            save_then_reverse("R", a + y, t - y, m - A, [sub("R", a, y - 1, m)])
 
     return out.run(sub("S", 0, steps, budget))

@@ -1,9 +1,11 @@
-"""What machine a measurement ran on (quoted by benchmarks and REPORT.md)."""
+"""What machine a measurement ran on, and the peak-bytes probe (benchmarks, REPORT.md)."""
 
 from __future__ import annotations
 
 import os
 import platform
+import tracemalloc
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,3 +29,13 @@ def describe() -> dict:
         "numpy": np.__version__,
         "blas": f"{blas.get('name', '?')} {blas.get('version', '')}".strip(),
     }
+
+
+def traced_peak(run: Callable[[], object]) -> int:
+    """Peak bytes allocated (tracemalloc) while ``run()`` executes, above what existed before."""
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    run()
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak

@@ -57,8 +57,13 @@ def test_strategies_csv(out):
     assert {r["strategy"] for r in table} == {"hsm", "ism", "msm"}
     for row in table:
         steps = round(int(row["forward_count"]) / float(row["forward_per_step"]))
-        expected = mb.cost(steps, int(row["memory"]), alpha=int(row["alpha"]),
-                           strategy=row["strategy"], model=row["model"])
+        expected = mb.cost(
+            steps,
+            int(row["memory"]),
+            alpha=int(row["alpha"]),
+            strategy=row["strategy"],
+            model=row["model"],
+        )
         assert int(row["forward_count"]) == expected
 
 
@@ -112,9 +117,7 @@ def test_lstm_experiment_csv(out):
         assert float(table[budget]["peak_memory_units"]) == plan.peak_memory
         traced = int(table[budget]["tracemalloc_peak_bytes"])
         assert (plan.peak_memory - 1) * state_bytes <= traced
-        assert traced <= saved_bound(plan.peak_memory, state_bytes) + working_set(
-            cell, state_bytes
-        )
+        assert traced <= saved_bound(plan.peak_memory, state_bytes) + working_set(cell, state_bytes)
     full = table["full BPTT"]
     assert int(full["forward_count"]) == 200
     assert float(full["peak_memory_units"]) == float(1 + Fraction(9, 2) * 199)

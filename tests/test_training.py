@@ -14,8 +14,11 @@ finite = st.floats(-1e3, 1e3, allow_nan=False)
 
 
 @settings(max_examples=100, deadline=None)
-@given(a=arrays(np.float64, (3, 2), elements=finite), b=arrays(np.float64, 4, elements=finite),
-       max_norm=st.floats(1e-3, 1e3))
+@given(
+    a=arrays(np.float64, (3, 2), elements=finite),
+    b=arrays(np.float64, 4, elements=finite),
+    max_norm=st.floats(1e-3, 1e3),
+)
 def test_clipping_bounds_the_global_norm_and_keeps_the_direction(a, b, max_norm):
     grads = {"a": a.copy(), "b": b.copy()}
     before = np.sqrt(np.sum(a * a) + np.sum(b * b))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import statistics
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +12,14 @@ import numpy as np
 import mini_bptt as mb
 from mini_bptt.bptt import reverse_step, zero_grads
 from mini_bptt.figures._io import figure, save, write_csv
+from mini_bptt.machine import traced_peak
 
 TITLE = "LSTM: time and memory against full BPTT over a sweep of budgets"
 BUDGETS = ("5%", "10%", "20%", "50%")
 
 
-def _problem(quick: bool):
-    steps, batch, inputs, hidden = (200, 8, 16, 32) if quick else (1000, 32, 64, 128)
+def lstm_problem(steps: int, batch: int, inputs: int, hidden: int):
+    """The experiment's LSTM, inputs (steps, batch, inputs), zero state and MSE head."""
     rng = np.random.default_rng(0)
     cell = mb.LSTMCell(inputs, hidden, seed=0)
     xs = rng.normal(size=(steps, batch, inputs))
@@ -27,17 +27,8 @@ def _problem(quick: bool):
     return cell, xs, cell.zero_state(batch), head
 
 
-def _traced_peak(run) -> int:
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    run()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
-
-
 def run(out: Path, quick: bool) -> dict:
-    cell, xs, h0, head = _problem(quick)
+    cell, xs, h0, head = lstm_problem(*((200, 8, 16, 32) if quick else (1000, 32, 64, 128)))
     steps = len(xs)
     plans = {b: mb.plan(steps, b, alpha=cell.alpha) for b in BUDGETS}
     runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
@@ -50,9 +41,9 @@ def run(out: Path, quick: bool) -> dict:
             job()
             seconds[name].append(time.perf_counter() - start)
     wall = {name: statistics.median(t) for name, t in seconds.items()}
-    traced = {name: _traced_peak(job) for name, job in runs.items()}
+    traced = {name: traced_peak(job) for name, job in runs.items()}
     full = mb.full_bptt(cell, xs, h0, head)
-    ratio = _backward_over_forward(cell, xs, h0, head, repeats)
+    ratio = backward_over_forward(cell, xs, h0, head, repeats)
     rows = []
     for name in runs:
         plan = plans.get(name)
@@ -126,7 +117,7 @@ def run(out: Path, quick: bool) -> dict:
     }
 
 
-def _backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
+def backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
     """Measured time of one reverse step (head + cell backward) over one cell forward."""
     _, cache = cell.forward(h0, xs[0])
     grads = zero_grads(cell, head)
