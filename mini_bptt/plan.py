@@ -183,10 +183,13 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
             "internal_has_output=True (use model='optimal')"
         )
     budget = parse_memory(memory, steps, units)
+    baseline = None
     if strategy in DP_STRATEGIES:
         smallest = units.hidden  # h[0] is saved from the start
-    else:
-        smallest = _baseline_replay(strategy, steps, units, internal_has_output).peak
+    else:  # a fixed shape: feasible exactly when its own peak fits
+        actions = BASELINES[strategy](steps)
+        baseline = (actions, run_replay(actions, steps, units, None, internal_has_output))
+        smallest = baseline[1].peak
     if units.to_units(budget) < smallest:
         raise ValueError(
             f"memory {memory!r} is below the smallest feasible for strategy {strategy!r} "
@@ -195,11 +198,7 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
     # Budgets beyond standard BPTT's peak cannot lower the cost below T (proved by the
     # search tests): cap the DP width there, which is exact, so tables stay small.
     dp_units = min(units.to_units(budget), units.to_units(bptt_peak(steps, units)))
-    return steps, units, dp_units
-
-
-def _baseline_replay(strategy, steps, units, internal_has_output):
-    return run_replay(BASELINES[strategy](steps), steps, units, None, internal_has_output)
+    return steps, units, dp_units, baseline
 
 
 def plan(
@@ -216,9 +215,11 @@ def plan(
 
     ``progress(done, total)`` is called while long DP tables are filled.
     """
-    steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
-    if strategy in BASELINES:
-        actions = BASELINES[strategy](steps)
+    steps, units, budget, baseline = _validate(
+        steps, memory, alpha, strategy, model, internal_has_output
+    )
+    if baseline is not None:
+        actions = baseline[0]
     elif model == "paper" or strategy == "hsm":
         actions = paper_actions(strategy, steps, budget, units, progress)
     else:
@@ -253,9 +254,11 @@ def cost(
 
     HSM is O(1) (closed form); ISM/MSM read cached DP tables.
     """
-    steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
-    if strategy in BASELINES:
-        return _baseline_replay(strategy, steps, units, internal_has_output).forward_count
+    steps, units, budget, baseline = _validate(
+        steps, memory, alpha, strategy, model, internal_has_output
+    )
+    if baseline is not None:
+        return baseline[1].forward_count
     if strategy == "hsm":
         return hsm_cost(steps, budget // units.hidden)
     if model == "paper":
