@@ -14,7 +14,6 @@ from mini_bptt.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,
-    FREE_INTERNAL,
     RESTORE_HIDDEN,
     RESTORE_INTERNAL,
     SAVE_HIDDEN,
@@ -53,9 +52,10 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
     held_bytes = peak_bytes = h0.nbytes
     grads = zero_grads(cell, head)
     loss, dstate = 0.0, np.zeros_like(h0)
+    apply = replay.apply  # the loop runs once per action: keep lookups out of it
     for index, action in enumerate(plan.actions):
         op, step = action.op, action.step
-        replay.apply(index, op, step)  # raises before any arithmetic on a broken rule
+        apply(index, op, step)  # raises before any arithmetic on a broken rule
         if op == FORWARD:
             state, core = cell.forward(state, xs[step - 1])
             core_step = step
@@ -66,18 +66,19 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
         elif op == SAVE_HIDDEN:
             hidden[step] = state
             held_bytes += state.nbytes
+            peak_bytes = max(peak_bytes, held_bytes)
         elif op == SAVE_INTERNAL:
             internal[step] = core
             held_bytes += cache_nbytes(core)
+            peak_bytes = max(peak_bytes, held_bytes)
         elif op == RESTORE_HIDDEN:
             state, core, core_step = hidden[step], None, None
         elif op == RESTORE_INTERNAL:
             state = cell.next_state(internal[step])
         elif op == FREE_HIDDEN:
             held_bytes -= hidden.pop(step).nbytes
-        elif op == FREE_INTERNAL:
+        else:  # FREE_INTERNAL: the replay accepted the op, so nothing else is left
             held_bytes -= cache_nbytes(internal.pop(step))
-        peak_bytes = max(peak_bytes, held_bytes)
     replay.finish(len(plan.actions))
     return Result(
         loss=loss,
@@ -87,5 +88,5 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
         backward_count=replay.backward_count,
         peak_memory=units.to_memory(replay.peak),
         peak_bytes=peak_bytes,
-        memory_timeline=tuple(units.to_memory(u) for u in replay.timeline),
+        memory_timeline=tuple(u / units.hidden for u in replay.timeline),
     )

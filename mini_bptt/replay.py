@@ -5,6 +5,7 @@ are written once and they cannot disagree."""
 from __future__ import annotations
 
 from mini_bptt.actions import (
+    BACKWARD,
     FORWARD,
     FREE_HIDDEN,
     FREE_INTERNAL,
@@ -15,6 +16,8 @@ from mini_bptt.actions import (
     SAVE_INTERNAL,
 )
 from mini_bptt.units import Units
+
+_HIDDEN_OPS = frozenset((SAVE_HIDDEN, RESTORE_HIDDEN, FREE_HIDDEN))  # steps 0..T; others 1..T
 
 
 class PlanError(ValueError):
@@ -40,7 +43,7 @@ class Replay:
         self.internal_has_output = internal_has_output
         self.hidden: set[int] = {0}
         self.internal: set[int] = set()
-        self.cursor: int | None = 0
+        self.cursor = 0
         self.core: int | None = None
         self.next_backward = steps
         self.used = units.hidden
@@ -48,69 +51,99 @@ class Replay:
         self.forward_count = 0
         self.backward_count = 0
         self.timeline: list[int] = []
+        self._rules = {
+            FORWARD: self._forward,
+            SAVE_HIDDEN: self._save_hidden,
+            SAVE_INTERNAL: self._save_internal,
+            RESTORE_HIDDEN: self._restore_hidden,
+            RESTORE_INTERNAL: self._restore_internal,
+            FREE_HIDDEN: self._free_hidden,
+            FREE_INTERNAL: self._free_internal,
+            BACKWARD: self._backward,
+        }
 
     def apply(self, index: int, op: object, step: object) -> None:
         """Check the preconditions of one action, then apply its effect; raise PlanError."""
-
-        def fail(rule: str) -> None:
-            raise PlanError(index, op, step, rule)
-
-        if op not in OPS:
-            fail(f"unknown op; accepted ops are {', '.join(OPS)}")
-        lowest = 0 if op in (SAVE_HIDDEN, RESTORE_HIDDEN, FREE_HIDDEN) else 1
-        if isinstance(step, bool) or not isinstance(step, int):
-            fail(f"step must be an integer, got {type(step).__name__}")
+        rule = self._rules.get(op) if isinstance(op, str) else None
+        if rule is None:
+            raise PlanError(index, op, step, f"unknown op; accepted ops are {', '.join(OPS)}")
+        lowest = 0 if op in _HIDDEN_OPS else 1
+        if type(step) is not int:  # bool and numpy integers too: JSON gives plain ints
+            raise PlanError(index, op, step, f"step must be an integer, got {type(step).__name__}")
         if not lowest <= step <= self.steps:
-            fail(f"step must be in [{lowest}, {self.steps}]")
-        if op == FORWARD:
-            if self.cursor != step - 1:
-                fail(f"forward needs the cursor at h[{step - 1}], it is at {self._at()}")
-            self.cursor, self.core = step, step
-            self.forward_count += 1
-        elif op == SAVE_HIDDEN:
-            if self.cursor != step:
-                fail(f"save_hidden needs the cursor at h[{step}], it is at {self._at()}")
-            if step in self.hidden:
-                fail(f"h[{step}] is already saved")
-            self._grow(self.units.hidden, fail)
-            self.hidden.add(step)
-        elif op == SAVE_INTERNAL:
-            if self.core != step:
-                core = "empty" if self.core is None else f"s[{self.core}]"
-                fail(f"save_internal needs s[{step}] in the core, the core holds {core}")
-            if step in self.internal:
-                fail(f"s[{step}] is already saved")
-            self._grow(self.units.internal, fail)
-            self.internal.add(step)
-        elif op == RESTORE_HIDDEN:
-            if step not in self.hidden:
-                fail(f"h[{step}] is not saved")
-            self.cursor, self.core = step, None
-        elif op == RESTORE_INTERNAL:
-            if not self.internal_has_output:
-                fail("restore_internal needs internal_has_output=True")
-            if step not in self.internal:
-                fail(f"s[{step}] is not saved")
-            self.cursor = step
-        elif op == FREE_HIDDEN:
-            if step not in self.hidden:
-                fail(f"h[{step}] is not saved")
-            self.hidden.remove(step)
-            self.used -= self.units.hidden
-        elif op == FREE_INTERNAL:
-            if step not in self.internal:
-                fail(f"s[{step}] is not saved")
-            self.internal.remove(step)
-            self.used -= self.units.internal
-        else:  # BACKWARD
-            if step != self.next_backward:
-                expected = self.next_backward or "none (all steps are reversed)"
-                fail(f"backward must reverse steps in order T..1; the next step is {expected}")
-            if self.core != step and step not in self.internal:
-                fail(f"backward needs s[{step}] in the core or saved")
-            self.next_backward -= 1
-            self.backward_count += 1
+            raise PlanError(index, op, step, f"step must be in [{lowest}, {self.steps}]")
+        broken = rule(step)
+        if broken:
+            raise PlanError(index, op, step, broken)
         self.timeline.append(self.used)
+
+    # one method per op: return the broken rule (and change nothing), or apply the effect
+
+    def _forward(self, i: int) -> str | None:
+        if self.cursor != i - 1:
+            return f"forward needs the cursor at h[{i - 1}], it is at h[{self.cursor}]"
+        self.cursor = self.core = i
+        self.forward_count += 1
+        return None
+
+    def _save_hidden(self, i: int) -> str | None:
+        if self.cursor != i:
+            return f"save_hidden needs the cursor at h[{i}], it is at h[{self.cursor}]"
+        if i in self.hidden:
+            return f"h[{i}] is already saved"
+        broken = self._grow(self.units.hidden)
+        if not broken:
+            self.hidden.add(i)
+        return broken
+
+    def _save_internal(self, i: int) -> str | None:
+        if self.core != i:
+            core = "empty" if self.core is None else f"s[{self.core}]"
+            return f"save_internal needs s[{i}] in the core, the core holds {core}"
+        if i in self.internal:
+            return f"s[{i}] is already saved"
+        broken = self._grow(self.units.internal)
+        if not broken:
+            self.internal.add(i)
+        return broken
+
+    def _restore_hidden(self, i: int) -> str | None:
+        if i not in self.hidden:
+            return f"h[{i}] is not saved"
+        self.cursor, self.core = i, None
+        return None
+
+    def _restore_internal(self, i: int) -> str | None:
+        if not self.internal_has_output:
+            return "restore_internal needs internal_has_output=True"
+        if i not in self.internal:
+            return f"s[{i}] is not saved"
+        self.cursor = i
+        return None
+
+    def _free_hidden(self, i: int) -> str | None:
+        if i not in self.hidden:
+            return f"h[{i}] is not saved"
+        self.hidden.remove(i)
+        self.used -= self.units.hidden
+        return None
+
+    def _free_internal(self, i: int) -> str | None:
+        if i not in self.internal:
+            return f"s[{i}] is not saved"
+        self.internal.remove(i)
+        self.used -= self.units.internal
+        return None
+
+    def _backward(self, i: int) -> str | None:
+        if i != self.next_backward:
+            expected = self.next_backward or "none (all steps are reversed)"
+            return f"backward must reverse steps in order T..1; the next step is {expected}"
+        if self.core != i and i not in self.internal:
+            return f"backward needs s[{i}] in the core or saved"
+        self.next_backward -= 1
+        self.backward_count += 1
+        return None
 
     def finish(self, index: int) -> None:
         """Raise PlanError (at ``index`` = number of actions) unless every step was reversed."""
@@ -119,15 +152,13 @@ class Replay:
                 index, "end", "-", f"plan ends before steps {self.next_backward}..1 are reversed"
             )
 
-    def _grow(self, size: int, fail) -> None:
+    def _grow(self, size: int) -> str | None:
         if self.budget is not None and self.used + size > self.budget:
             u = self.units
-            fail(
+            return (
                 f"memory would reach {u.to_memory(self.used + size)} units, "
                 f"over the budget of {u.to_memory(self.budget)}"
             )
         self.used += size
         self.peak = max(self.peak, self.used)
-
-    def _at(self) -> str:
-        return "nowhere" if self.cursor is None else f"h[{self.cursor}]"
+        return None

@@ -13,7 +13,7 @@ class Result:
 
     peak_memory: saved units (hidden state = 1, internal state = alpha).
     peak_bytes:  bytes of the arrays held in the store at its peak (from ``nbytes``).
-    memory_timeline: saved units after each action (empty for ``full_bptt``).
+    memory_timeline: saved units after each action, as floats (empty for ``full_bptt``).
     """
 
     loss: float
