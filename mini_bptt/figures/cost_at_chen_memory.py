@@ -53,7 +53,8 @@ def run(out: Path, quick: bool) -> dict:
     save(fig, out / "cost_at_chen_memory.png")
     top = max(ts)
     return {
-        f"msm_forward_per_step_at_chen_memory_T{top}_beta{r[0]}": round(r[4], 4)
-        for r in rows
-        if r[1] == top
-    } | {f"chen_forward_per_step_T{top}": round(rows[-1][6], 4)}
+        "steps": top,
+        "forward_per_step_by_beta": {r[0]: round(r[4], 4) for r in rows if r[1] == top},
+        "chen_forward_per_step": round(rows[-1][6], 4),
+        "chen_peak_memory_by_beta": {r[0]: r[5] for r in rows if r[1] == top},
+    }

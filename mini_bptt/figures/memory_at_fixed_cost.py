@@ -74,5 +74,8 @@ def run(out: Path, quick: bool) -> dict:
         rows,
     )
     save(fig, out / "memory_at_fixed_cost.png")
-    last = [r for r in rows if r[2] == max(ts) and r[1] == "optimal"]
-    return {f"memory_ratio_to_chen_T{max(ts)}_beta{r[0]}": round(r[5], 4) for r in last}
+    top = max(ts)
+    return {
+        "steps": top,
+        "ratio_by_beta": {r[0]: round(r[5], 4) for r in rows if r[2] == top and r[1] == "optimal"},
+    }
