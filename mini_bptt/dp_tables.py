@@ -78,7 +78,8 @@ class DPTables:
 
     def ensure(self, steps: int, width: int, progress: Progress | None = None) -> None:
         """Fill rows up to ``steps`` for budgets 0..``width`` units."""
-        if width > self.width or self._dtype(steps) != self._dtype(self.steps):
+        too_narrow_type = self.tab and self._dtype(steps) == np.int64 and self.dtype == np.int32
+        if width > self.width or too_narrow_type:
             # widen geometrically, so a sequence of growing budgets costs at most twice the last
             wider = width if self.width < 0 else max(width, 2 * self.width)
             self._allocate(max(steps, self.steps, 1), wider)
