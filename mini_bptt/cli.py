@@ -7,6 +7,7 @@ stderr and exit code 2; an invalid trace given to ``check`` exits 1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import re
@@ -15,8 +16,17 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from mini_bptt import __version__
+from mini_bptt._checks import positive_int
 from mini_bptt.check import check
-from mini_bptt.plan import MODELS, STRATEGIES, bptt_peak, cost, plan
+from mini_bptt.plan import (
+    MODELS,
+    STRATEGIES,
+    InfeasibleMemoryError,
+    bptt_peak,
+    cost,
+    parse_memory,
+    plan,
+)
 from mini_bptt.units import units_for
 
 
@@ -175,42 +185,30 @@ def _plan_command(args) -> int:
 
 
 def _table_command(args) -> int:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["steps", "memory", "forward_count", "forward_per_step"])
     common = dict(
         alpha=args.alpha,
         strategy=args.strategy,
         model=args.model,
         internal_has_output=args.internal_has_output,
     )
-    progress = _progress_printer()
-    if args.strategy in ("ism", "msm"):  # fill the DP once for the largest case
-        cost(
-            max(args.steps),
-            _largest(args.memory, max(args.steps), args.alpha),
-            progress=progress,
-            **common,
-        )
+    for steps in args.steps:
+        positive_int("steps", steps)
+    steps, units = max(args.steps), units_for(args.alpha)
+    widest = max(parse_memory(m, steps, units) for m in args.memory)  # names a bad value
+    if args.strategy in ("ism", "msm"):  # fill the DP once, for the longest and widest case
+        with contextlib.suppress(InfeasibleMemoryError):  # reported cell by cell below
+            cost(steps, float(widest), progress=_progress_printer(), **common)
+    writer = csv.writer(sys.stdout, lineterminator="\n")  # only once every argument is valid
+    writer.writerow(["steps", "memory", "forward_count", "forward_per_step"])
     for steps in args.steps:
         for memory in args.memory:
             try:
                 count = cost(steps, memory, **common)
-            except ValueError as exc:
-                if "below the smallest feasible" not in str(exc):
-                    raise
+            except InfeasibleMemoryError:
                 writer.writerow([steps, memory, "", ""])  # infeasible: left empty, never clamped
                 continue
             writer.writerow([steps, memory, count, f"{count / steps:.6g}"])
     return 0
-
-
-def _largest(memories, steps, alpha):
-    """The largest budget of the grid in units, to fill the DP once."""
-    units = units_for(alpha)
-    return max(
-        float(Fraction(m[:-1]) / 100 * bptt_peak(steps, units)) if isinstance(m, str) else m
-        for m in memories
-    )
 
 
 def _check_command(args) -> int:

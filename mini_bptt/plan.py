@@ -26,6 +26,10 @@ FORMAT = "mini_bptt.plan/1"
 Progress = Callable[[int, int], None]
 
 
+class InfeasibleMemoryError(ValueError):
+    """The memory budget is below the smallest any plan of the strategy needs."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """A plan: the actions realising a strategy for (steps, memory, alpha), and its exact counts.
@@ -191,7 +195,7 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
         baseline = (actions, run_replay(actions, steps, units, None, internal_has_output))
         smallest = baseline[1].peak
     if units.to_units(budget) < smallest:
-        raise ValueError(
+        raise InfeasibleMemoryError(
             f"memory {memory!r} is below the smallest feasible for strategy {strategy!r} "
             f"with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
         )
@@ -276,6 +280,7 @@ def _plain_number(value):
 
 __all__ = [
     "FORMAT",
+    "InfeasibleMemoryError",
     "MODELS",
     "OPS",
     "STRATEGIES",

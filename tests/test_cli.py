@@ -133,3 +133,11 @@ def test_module_entry_point_and_version():
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "argv", [["--steps", "0:3", "--memory", "2"], ["--steps", "5", "--memory", "2,x%"]]
+)
+def test_table_checks_every_value_before_writing(capsys, argv):
+    code, out, err = run(capsys, "table", *argv)
+    assert code == 2 and out == "" and err.count("\n") == 1
