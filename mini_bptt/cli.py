@@ -150,13 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _plan_command(args) -> int:
-    common = dict(
+def _model_kwargs(args) -> dict:
+    """The options that ``_add_model_options`` declared, as keywords of plan/cost."""
+    return dict(
         alpha=args.alpha,
         strategy=args.strategy,
         model=args.model,
         internal_has_output=args.internal_has_output,
     )
+
+
+def _plan_command(args) -> int:
+    common = _model_kwargs(args)
     result = plan(args.steps, args.memory, progress=_progress_printer(), **common)
     if args.json:
         print(result.to_json())
@@ -185,12 +190,7 @@ def _plan_command(args) -> int:
 
 
 def _table_command(args) -> int:
-    common = dict(
-        alpha=args.alpha,
-        strategy=args.strategy,
-        model=args.model,
-        internal_has_output=args.internal_has_output,
-    )
+    common = _model_kwargs(args)
     for steps in args.steps:
         positive_int("steps", steps)
     steps, units = max(args.steps), units_for(args.alpha)
