@@ -124,6 +124,9 @@ def test_lstm_experiment_csv(out):
     for row in table.values():
         ratio = int(row["tracemalloc_peak_bytes"]) / int(full["tracemalloc_peak_bytes"])
         assert float(row["bytes_over_full"]) == pytest.approx(ratio, rel=1e-12)
+        for suffix in ("", "_freed_memory_kept"):  # seconds are written rounded to 0.1 ms
+            seconds = float(row["seconds" + suffix]) / float(full["seconds" + suffix])
+            assert float(row["time_over_full" + suffix]) == pytest.approx(seconds, abs=0.05)
 
 
 def test_plan_show_writes_a_picture_without_display(tmp_path, monkeypatch, capsys):
