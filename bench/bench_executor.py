@@ -1,6 +1,7 @@
 """Executor: overhead over bare cell calls, and the paper's headline on our LSTM.
 
-Run: python bench/bench_executor.py [--quick]   (prints JSON; medians, side by side)
+Run: python bench/bench_executor.py [--quick] [--keep-freed-memory]
+(prints JSON; medians of interleaved runs, side by side in one process)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mini_bptt.figures.lstm_experiment import (  # noqa: E402
     backward_over_forward,
     lstm_problem,
 )
-from mini_bptt.machine import traced_peak  # noqa: E402
+from mini_bptt.machine import keep_freed_memory, traced_peak  # noqa: E402
 
 
 def bare_calls(plan, cell, xs, h0, head) -> None:
@@ -69,7 +70,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="T = 200 instead of 1000")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="ask malloc to keep freed memory (no page faults for re-allocations), like a "
+        "caching allocator; see mini_bptt.machine.keep_freed_memory",
+    )
     args = parser.parse_args()
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("this C library does not support mallopt")
     steps = 200 if args.quick else 1000
     cell, xs, h0, head = lstm_problem(steps, batch=32, inputs=64, hidden=128)
     plan = mb.plan(steps, "5%", alpha=cell.alpha)
@@ -103,6 +112,7 @@ def main() -> None:
             "peak_memory_units": plan.peak_memory,
             "full_bptt_units": full_plan.peak_memory,
             "forward_count": plan.forward_count,
+            "keep_freed_memory": args.keep_freed_memory,
             "repeats": args.repeats,
         },
         "seconds_median": {k: round(v, 4) for k, v in medians.items()},
