@@ -100,6 +100,11 @@ def _report(r: dict, quick: bool, seconds: float) -> str:
         f"| t < m^a / a! implies C(t, m) <= (a+1) t | largest C / bound = "
         f"{bounds['largest_exact_over_a_bound']} | bounds |",
         "",
+        "The 5% budget counts saved states only (free working space, SPEC 3.1, is the cursor, "
+        "the core, the gradient carry, parameters and their gradients); the traced bytes also "
+        "hold the gradient accumulators and one step's temporaries, so bytes saved sit a "
+        "little below the budget's 95%.",
+        "",
         "Time ratios are wall-clock medians and depend on the machine. Full BPTT allocates "
         "every internal state afresh each iteration; with the default malloc that memory "
         "goes back to the system and is paid for again in page faults, which can make full "
