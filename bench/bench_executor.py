@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import machine  # noqa: E402
-
-import mini_bptt as mb  # noqa: E402
-from mini_bptt.bptt import reverse_step, zero_grads  # noqa: E402
-from mini_bptt.figures.lstm_experiment import (  # noqa: E402
+import mini_bptt as mb
+from mini_bptt.bptt import reverse_step, zero_grads
+from mini_bptt.figures.lstm_experiment import (
     backward_over_forward,
     lstm_problem,
 )
-from mini_bptt.machine import keep_freed_memory, traced_peak  # noqa: E402
+from mini_bptt.machine import (
+    describe,
+    interleaved_medians,
+    keep_freed_memory,
+    traced_peak,
+)
 
 
 def bare_calls(plan, cell, xs, h0, head) -> None:
@@ -53,17 +50,6 @@ def bare_calls(plan, cell, xs, h0, head) -> None:
             del hidden[step]
         elif op == "free_internal":
             del internal[step]
-
-
-def interleaved_medians(runs: dict, repeats: int) -> dict[str, float]:
-    """Median seconds of each named run, the runs interleaved so noise hits them alike."""
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -100,7 +86,7 @@ def main() -> None:
         steps + steps * backward_over_forward_time
     )
     report = {
-        "machine": machine.describe(),
+        "machine": describe(),
         "setup": {
             "cell": "LSTMCell",
             "steps": steps,

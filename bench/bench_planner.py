@@ -7,21 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import machine  # noqa: E402
-
-import mini_bptt as mb  # noqa: E402
-from mini_bptt.dp_optimal import optimal_specs, optimal_tables  # noqa: E402
-from mini_bptt.dp_paper import paper_spec, paper_tables  # noqa: E402
-from mini_bptt.dp_tables import Run, Same, Single  # noqa: E402
-from mini_bptt.units import units_for  # noqa: E402
+import mini_bptt as mb
+from mini_bptt.dp_optimal import optimal_specs, optimal_tables
+from mini_bptt.dp_paper import paper_spec, paper_tables
+from mini_bptt.dp_tables import Run, Same, Single
+from mini_bptt.machine import describe, interleaved_medians
+from mini_bptt.units import units_for
 
 INF = 2**40
 
@@ -66,13 +61,13 @@ def main() -> None:
     parser.add_argument("--skip-long", action="store_true", help="skip T = 10,000 (minutes)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    report: dict = {"machine": machine.describe(), "results": {}}
+    report: dict = {"machine": describe(), "results": {}}
     steps, memory, alpha = 1000, 250, 5
     units = units_for(alpha)
     for model in ("paper", "optimal"):
-        fast, runs = machine.median_seconds(
-            lambda model=model: fast_cost(model, steps, memory, alpha), args.repeats
-        )
+        fast = interleaved_medians(
+            {"fast": lambda model=model: fast_cost(model, steps, memory, alpha)}, args.repeats
+        )["fast"]
         specs = (
             (paper_spec("msm", units),)
             if model == "paper"
@@ -87,18 +82,17 @@ def main() -> None:
         report["results"][f"cost(1000, 250, alpha=5, msm, {model})"] = {
             "forward_count": value,
             "seconds_median": round(fast, 4),
-            "seconds_runs": [round(t, 4) for t in runs],
             "naive_y_vectorised_seconds": round(naive_time, 3),
             "speedup": round(naive_time / fast, 1),
         }
-    hsm, _ = machine.median_seconds(
-        lambda: [mb.cost(10**9, 30, strategy="hsm") for _ in range(1000)], 5
-    )
+    hsm = interleaved_medians(
+        {"hsm": lambda: [mb.cost(10**9, 30, strategy="hsm") for _ in range(1000)]}, 5
+    )["hsm"]
     report["results"]["cost(10**9, 30, hsm)"] = {
         "forward_count": mb.cost(10**9, 30, strategy="hsm"),
         "seconds_per_call_median": hsm / 1000,
     }
-    plan_time, _ = machine.median_seconds(lambda: mb.plan(1000, "5%", alpha=5), 3)
+    plan_time = interleaved_medians({"plan": lambda: mb.plan(1000, "5%", alpha=5)}, 3)["plan"]
     report["results"]["plan(1000, '5%', alpha=5) with warm tables"] = {
         "seconds_median": round(plan_time, 4),
         "actions": len(mb.plan(1000, "5%", alpha=5).actions),

@@ -3,8 +3,6 @@ against full BPTT (the paper reports 95% less memory for 1.33x the time at T = 1
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,7 @@ import numpy as np
 import mini_bptt as mb
 from mini_bptt.bptt import reverse_step, zero_grads
 from mini_bptt.figures._io import figure, save, write_csv
-from mini_bptt.machine import keep_freed_memory, traced_peak
+from mini_bptt.machine import interleaved_medians, keep_freed_memory, traced_peak
 
 TITLE = "LSTM: time and memory against full BPTT over a sweep of budgets"
 BUDGETS = ("5%", "10%", "20%", "50%")
@@ -34,11 +32,13 @@ def run(out: Path, quick: bool) -> dict:
     runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
     runs["full BPTT"] = lambda: mb.full_bptt(cell, xs, h0, head)
     repeats = 1 if quick else 3
-    wall = _median_seconds(runs, repeats)
+    wall = interleaved_medians(runs, repeats)
     # Full BPTT allocates every internal state afresh; by default malloc hands that memory
     # back and the next run pays page faults for it again. Measure once more with freed
     # memory kept, as a caching allocator would (a process-wide setting, so second).
-    warm = _median_seconds(runs, repeats) if keep_freed_memory() else dict.fromkeys(runs, np.nan)
+    warm = (
+        interleaved_medians(runs, repeats) if keep_freed_memory() else dict.fromkeys(runs, np.nan)
+    )
     traced = {name: traced_peak(job) for name, job in runs.items()}
     full = mb.full_bptt(cell, xs, h0, head)
     ratio = backward_over_forward(cell, xs, h0, head, repeats)
@@ -120,17 +120,6 @@ def run(out: Path, quick: bool) -> dict:
     }
 
 
-def _median_seconds(runs: dict, repeats: int) -> dict[str, float]:
-    """Median wall time of each run; the runs interleaved so noise hits every budget alike."""
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, job in runs.items():
-            start = time.perf_counter()
-            job()
-            seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in seconds.items()}
-
-
 def backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
     """Measured time of one reverse step (head + cell backward) over one cell forward."""
     _, cache = cell.forward(h0, xs[0])
@@ -145,13 +134,8 @@ def backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
         for t in reversed(range(len(xs))):
             _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
 
-    times = {forwards: [], backwards: []}
-    for _ in range(repeats):
-        for job, record in times.items():
-            start = time.perf_counter()
-            job()
-            record.append(time.perf_counter() - start)
-    return statistics.median(times[backwards]) / statistics.median(times[forwards])
+    seconds = interleaved_medians({"forward": forwards, "backward": backwards}, repeats)
+    return seconds["backward"] / seconds["forward"]
 
 
 def _predicted(forward_per_step: float, backward_over_forward: float) -> float:
