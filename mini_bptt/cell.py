@@ -73,6 +73,3 @@ class Cell:
         _checks.float_array("xs", xs, (steps, batch, self.input_size))
         _checks.float_array("h0", h0, (batch, self.state_size))
         return steps, batch
-
-    def gradient_names(self) -> tuple[str, ...]:
-        return tuple(self.params)
