@@ -12,7 +12,7 @@ import json
 import numpy as np
 
 import mini_bptt as mb
-from mini_bptt.bptt import reverse_step, zero_grads
+from mini_bptt.cells.bptt import reverse_step, zero_grads
 from mini_bptt.figures.lstm_experiment import (
     backward_over_forward,
     lstm_problem,

@@ -12,11 +12,11 @@ import time
 import numpy as np
 
 import mini_bptt as mb
-from mini_bptt.dp_optimal import optimal_specs, optimal_tables
-from mini_bptt.dp_paper import paper_spec, paper_tables
-from mini_bptt.dp_tables import Run, Same, Single
 from mini_bptt.machine import describe, interleaved_medians
-from mini_bptt.units import units_for
+from mini_bptt.planning.dp_optimal import optimal_specs, optimal_tables
+from mini_bptt.planning.dp_paper import paper_spec, paper_tables
+from mini_bptt.planning.dp_tables import Run, Same, Single
+from mini_bptt.planning.units import units_for
 
 INF = 2**40
 

@@ -1,16 +1,14 @@
 """mini_bptt: a pure-NumPy reference for Memory-Efficient Backpropagation Through Time
-(Gruslys et al., NeurIPS 2016). Cells -> planner -> executor/checker -> CLI."""
+(Gruslys et al., NeurIPS 2016).
 
-from mini_bptt.actions import OPS, Action
-from mini_bptt.bptt import full_bptt
-from mini_bptt.check import CheckResult, check
-from mini_bptt.executor import execute
-from mini_bptt.heads import MSEHead, SoftmaxHead
-from mini_bptt.lstm_cell import LSTMCell
-from mini_bptt.plan import MODELS, STRATEGIES, Plan, cost, plan
-from mini_bptt.replay import PlanError
-from mini_bptt.result import Result
-from mini_bptt.rnn_cell import RNNCell
+Layers, each importing only the ones before it: ``cells`` (forward/backward of one step)
+-> ``planning`` (the rules, the DPs, a ``Plan`` of actions) -> ``oracle`` (execute and
+check plans) -> the users at this level (``cli``, ``viz``, ``figures``, ``reproduce``,
+``training``, ``machine``)."""
+
+from mini_bptt.cells import LSTMCell, MSEHead, Result, RNNCell, SoftmaxHead, full_bptt
+from mini_bptt.oracle import CheckResult, check, execute
+from mini_bptt.planning import MODELS, OPS, STRATEGIES, Action, Plan, PlanError, cost, plan
 
 __version__ = "0.1.0"
 

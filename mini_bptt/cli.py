@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from mini_bptt import __version__
-from mini_bptt._checks import positive_int
-from mini_bptt.check import check
-from mini_bptt.plan import (
+from mini_bptt.cells._checks import positive_int
+from mini_bptt.oracle.check import check
+from mini_bptt.planning.plan import (
     MODELS,
     STRATEGIES,
     InfeasibleMemoryError,
@@ -27,7 +27,7 @@ from mini_bptt.plan import (
     parse_memory,
     plan,
 )
-from mini_bptt.units import units_for
+from mini_bptt.planning.units import units_for
 
 
 class UsageError(Exception):

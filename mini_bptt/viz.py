@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from mini_bptt.plan import Plan, parse_memory, run_replay
-from mini_bptt.units import units_for
+from mini_bptt.planning.plan import Plan, parse_memory, run_replay
+from mini_bptt.planning.units import units_for
 
 # one colour per kind of action, shared by every picture
 COLOURS = {

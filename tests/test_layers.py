@@ -1,49 +1,91 @@
-"""Layers only look down: cells -> planning -> running/checking -> users (STYLE 5)."""
+"""Layers only look down: cells -> planning -> oracle -> users, with no import cycles.
+
+The layer of a module is its subpackage (``mini_bptt/cells``, ``planning``, ``oracle``);
+the package root holds only ``__init__``, ``__main__`` and the users of the layers below.
+"""
+
+from __future__ import annotations
 
 import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mini_bptt"
 
-LAYERS = {
-    0: {"_checks", "actions", "units", "result", "machine", "training"},
-    1: {"cell", "rnn_cell", "lstm_cell", "heads", "bptt"},
-    2: {
-        "replay",
-        "emitter",
-        "hsm_closed_form",
-        "dp_tables",
-        "dp_paper",
-        "dp_optimal",
-        "baselines",
-        "plan",
-    },
-    3: {"executor", "check"},
-    4: {"cli", "interop", "viz", "figures", "reproduce", "__init__", "__main__"},
-}
-LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
+LAYER_OF_SUBPACKAGE = {"cells": 0, "planning": 1, "oracle": 2}
+USERS = 3
+ROOT_MODULES = {"__init__", "__main__", "cli", "viz", "reproduce", "training", "machine"}
 
 
-def imported_modules(path: Path) -> set[str]:
+def module_name(path: Path) -> str:
+    """``mini_bptt/planning/plan.py`` -> ``planning.plan``; a package is its ``__init__``."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" and len(parts) > 1 else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer(module: str) -> int:
+    return LAYER_OF_SUBPACKAGE.get(module.split(".")[0], USERS)
+
+
+def imports(path: Path) -> set[str]:
+    """The package modules that ``path`` imports (``from mini_bptt.x import y`` -> ``x.y``
+    when that is a module, else ``x``; ``from mini_bptt import __version__`` -> ``__init__``)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mini_bptt"):
-            parts = node.module.split(".")
-            if len(parts) > 1:
-                found.add(parts[1])
-            else:  # from mini_bptt import x
-                found.update(alias.name for alias in node.names)
+            base = node.module.removeprefix("mini_bptt").lstrip(".")
+            for alias in node.names:
+                full = f"{base}.{alias.name}".lstrip(".")
+                found.add(full if full in MODULES else (base or "__init__"))
         elif isinstance(node, ast.Import):
-            found.update(
-                a.name.split(".")[1] for a in node.names if a.name.startswith("mini_bptt.")
-            )
+            for alias in node.names:
+                if alias.name == "mini_bptt":
+                    found.add("__init__")
+                elif alias.name.startswith("mini_bptt."):
+                    found.add(alias.name.removeprefix("mini_bptt."))
     return found
 
 
-def test_every_module_has_a_layer_and_imports_only_its_own_or_lower_layers():
-    for path in sorted(PACKAGE.rglob("*.py")):
-        relative = path.relative_to(PACKAGE).parts
-        name = relative[0].removesuffix(".py")
-        assert name in LAYER_OF, f"{path.name} has no layer"
-        for target in imported_modules(path) - {"__version__"}:
-            assert LAYER_OF[target] <= LAYER_OF[name], f"{name} imports {target}, a higher layer"
+GRAPH = {name: imports(path) - {name} for name, path in MODULES.items()}
+
+
+def test_package_root_holds_only_the_users_of_the_layers():
+    root = {p.stem for p in PACKAGE.glob("*.py")}
+    assert root <= ROOT_MODULES, f"modules at the root that belong to a layer: {root - ROOT_MODULES}"
+    assert set(LAYER_OF_SUBPACKAGE) <= {p.name for p in PACKAGE.iterdir() if p.is_dir()}
+
+
+def test_every_import_points_to_an_existing_module():
+    for name, targets in GRAPH.items():
+        assert targets <= set(MODULES), f"{name} imports unknown {targets - set(MODULES)}"
+
+
+def test_no_module_imports_a_higher_layer():
+    for name, targets in GRAPH.items():
+        for target in targets:
+            assert layer(target) <= layer(name), f"{name} imports {target}, a higher layer"
+
+
+def test_subpackage_modules_do_not_import_their_own_package_init():
+    # ``from mini_bptt.cells import X`` inside cells/ would run cells/__init__ half-built
+    for name, targets in GRAPH.items():
+        package = name.split(".")[0]
+        if "." in name and package in LAYER_OF_SUBPACKAGE:
+            assert package not in targets, f"{name} imports its own package {package}"
+
+
+def test_the_import_graph_has_no_cycle():
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle: {' -> '.join(path + (name,))}"
+        if name in done:
+            return
+        for target in sorted(GRAPH.get(name, ())):
+            visit(target, path + (name,))
+        done.add(name)
+
+    for name in sorted(GRAPH):
+        visit(name, ())

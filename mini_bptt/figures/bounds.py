@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from mini_bptt.figures._io import figure, save, write_csv
-from mini_bptt.hsm_closed_form import hsm_cost
+from mini_bptt.planning.hsm_closed_form import hsm_cost
 
 TITLE = "HSM: exact cost against the paper's bounds"
 SLOTS = (2, 5, 10, 50)

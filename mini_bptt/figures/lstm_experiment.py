@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import mini_bptt as mb
-from mini_bptt.bptt import reverse_step, zero_grads
+from mini_bptt.cells.bptt import reverse_step, zero_grads
 from mini_bptt.figures._io import figure, save, write_csv
 from mini_bptt.machine import interleaved_medians, keep_freed_memory, traced_peak
 

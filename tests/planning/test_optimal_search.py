@@ -7,8 +7,8 @@ from fractions import Fraction
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.units import units_for
-from tests.exhaustive import min_forward_count
+from mini_bptt.planning.units import units_for
+from tests.planning.exhaustive import min_forward_count
 
 MAX_STEPS = 6
 

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cell import Cell
+from mini_bptt.cells.base import Cell
 
 
 class RNNCache(NamedTuple):

@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.dp_optimal import optimal_cost
-from mini_bptt.hsm_closed_form import hsm_cost, hsm_split
-from mini_bptt.plan import bptt_peak, run_replay
-from mini_bptt.units import units_for
+from mini_bptt.planning.dp_optimal import optimal_cost
+from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
+from mini_bptt.planning.plan import bptt_peak, run_replay
+from mini_bptt.planning.units import units_for
 
 REFERENCE_HSM = {
     (10, 2): 30,

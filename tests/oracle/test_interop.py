@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.interop import mixed_actions, multistage_actions, revolve_actions
-from mini_bptt.plan import Plan
+from mini_bptt.oracle.interop import mixed_actions, multistage_actions, revolve_actions
+from mini_bptt.planning.plan import Plan
 from tests.helpers import make_problem
 
 CASES = [(steps, snapshots) for steps in range(1, 41) for snapshots in range(1, 9)]

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.plan import Plan, bptt_peak
-from mini_bptt.units import units_for
+from mini_bptt.planning.plan import Plan, bptt_peak
+from mini_bptt.planning.units import units_for
 from tests.helpers import make_problem
 
 

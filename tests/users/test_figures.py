@@ -13,10 +13,10 @@ import pytest
 import mini_bptt as mb
 from mini_bptt.figures import FIGURES
 from mini_bptt.figures.bounds import a_bound
-from mini_bptt.hsm_closed_form import hsm_cost
+from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.reproduce import reproduce
 from mini_bptt.viz import memory_timeline
-from tests.test_executor import saved_bound, working_set
+from tests.oracle.test_executor import saved_bound, working_set
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt.cell import cache_nbytes
-from mini_bptt.result import Result
+from mini_bptt.cells.base import cache_nbytes
+from mini_bptt.cells.result import Result
 
 
 def zero_grads(cell, head) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt import _checks
+from mini_bptt.cells import _checks
 
 INPUT_FIELD = "x"  # cache field that refers to the caller's input array
 

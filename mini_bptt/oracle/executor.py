@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt.actions import (
+from mini_bptt.cells.base import cache_nbytes
+from mini_bptt.cells.bptt import check_run, reverse_step, zero_grads
+from mini_bptt.cells.result import Result
+from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,
@@ -19,12 +22,9 @@ from mini_bptt.actions import (
     SAVE_HIDDEN,
     SAVE_INTERNAL,
 )
-from mini_bptt.bptt import check_run, reverse_step, zero_grads
-from mini_bptt.cell import cache_nbytes
-from mini_bptt.plan import Plan, parse_memory
-from mini_bptt.replay import Replay
-from mini_bptt.result import Result
-from mini_bptt.units import units_for
+from mini_bptt.planning.plan import Plan, parse_memory
+from mini_bptt.planning.replay import Replay
+from mini_bptt.planning.units import units_for
 
 
 def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mini_bptt.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
-from mini_bptt.dp_tables import DPTables, Progress, Run, Split, TableSpec, best_option
-from mini_bptt.emitter import Emitter
-from mini_bptt.hsm_closed_form import hsm_cost, hsm_split
-from mini_bptt.units import Units
+from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
+from mini_bptt.planning.dp_tables import DPTables, Progress, Run, Split, TableSpec, best_option
+from mini_bptt.planning.emitter import Emitter
+from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
+from mini_bptt.planning.units import Units
 
 
 def paper_spec(strategy: str, units: Units) -> TableSpec:

@@ -11,8 +11,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.bptt import reverse_step, zero_grads
-from mini_bptt.plan import Plan
+from mini_bptt.cells.bptt import reverse_step, zero_grads
+from mini_bptt.planning.plan import Plan
 from tests.helpers import make_problem
 
 

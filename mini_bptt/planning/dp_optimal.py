@@ -28,10 +28,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from mini_bptt.actions import BACKWARD, FORWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
-from mini_bptt.dp_tables import DPTables, Progress, Run, Same, Single, Split, TableSpec, best_option
-from mini_bptt.emitter import Emitter
-from mini_bptt.units import Units
+from mini_bptt.planning.actions import (
+    BACKWARD,
+    FORWARD,
+    FREE_HIDDEN,
+    SAVE_HIDDEN,
+    SAVE_INTERNAL,
+    Action,
+)
+from mini_bptt.planning.dp_tables import (
+    DPTables,
+    Progress,
+    Run,
+    Same,
+    Single,
+    Split,
+    TableSpec,
+    best_option,
+)
+from mini_bptt.planning.emitter import Emitter
+from mini_bptt.planning.units import Units
 
 
 def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dict[str, TableSpec]:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mini_bptt import _checks
-from mini_bptt.plan import cost, parse_memory, to_action
-from mini_bptt.replay import PlanError, Replay
-from mini_bptt.units import units_for
+from mini_bptt.cells import _checks
+from mini_bptt.planning.plan import cost, parse_memory, to_action
+from mini_bptt.planning.replay import PlanError, Replay
+from mini_bptt.planning.units import units_for
 
 
 @dataclass(frozen=True)

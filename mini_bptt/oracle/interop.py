@@ -27,7 +27,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 
-from mini_bptt.actions import (
+from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,
@@ -44,7 +44,7 @@ def _schedules():
         import checkpoint_schedules
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "mini_bptt.interop needs checkpoint-schedules: pip install checkpoint-schedules"
+            "mini_bptt.oracle.interop needs checkpoint-schedules: pip install checkpoint-schedules"
         ) from exc
     return checkpoint_schedules
 

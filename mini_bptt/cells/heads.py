@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt import _checks
+from mini_bptt.cells import _checks
 
 
 class MSEHead:

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-TUTORIALS = sorted((Path(__file__).resolve().parent.parent / "tutorials").glob("*.ipynb"))
+TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("*.ipynb"))
 
 
 def test_six_tutorials_stored_without_outputs():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mini_bptt.actions import (
+from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from math import isqrt
 
-from mini_bptt.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
-from mini_bptt.emitter import Emitter
+from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
+from mini_bptt.planning.emitter import Emitter
 
 
 def _reverse_segment(out: Emitter, start: int, end: int) -> None:

@@ -9,14 +9,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mini_bptt import _checks
-from mini_bptt.actions import OPS, Action
-from mini_bptt.baselines import BASELINES
-from mini_bptt.dp_optimal import optimal_actions, optimal_cost
-from mini_bptt.dp_paper import paper_actions, paper_cost
-from mini_bptt.hsm_closed_form import hsm_cost
-from mini_bptt.replay import Replay
-from mini_bptt.units import Units, units_for
+from mini_bptt.cells import _checks
+from mini_bptt.planning.actions import OPS, Action
+from mini_bptt.planning.baselines import BASELINES
+from mini_bptt.planning.dp_optimal import optimal_actions, optimal_cost
+from mini_bptt.planning.dp_paper import paper_actions, paper_cost
+from mini_bptt.planning.hsm_closed_form import hsm_cost
+from mini_bptt.planning.replay import Replay
+from mini_bptt.planning.units import Units, units_for
 
 STRATEGIES = ("bptt", "recompute", "hsm", "ism", "msm", "chen", "chen-recursive")
 DP_STRATEGIES = ("hsm", "ism", "msm")

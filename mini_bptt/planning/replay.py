@@ -4,7 +4,7 @@ are written once and they cannot disagree."""
 
 from __future__ import annotations
 
-from mini_bptt.actions import (
+from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,
@@ -15,7 +15,7 @@ from mini_bptt.actions import (
     SAVE_HIDDEN,
     SAVE_INTERNAL,
 )
-from mini_bptt.units import Units
+from mini_bptt.planning.units import Units
 
 _HIDDEN_OPS = frozenset((SAVE_HIDDEN, RESTORE_HIDDEN, FREE_HIDDEN))  # steps 0..T; others 1..T
 

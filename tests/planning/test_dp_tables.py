@@ -8,10 +8,10 @@ from functools import cache
 import numpy as np
 import pytest
 
-from mini_bptt.dp_optimal import optimal_specs
-from mini_bptt.dp_paper import paper_spec
-from mini_bptt.dp_tables import DPTables
-from mini_bptt.units import units_for
+from mini_bptt.planning.dp_optimal import optimal_specs
+from mini_bptt.planning.dp_paper import paper_spec
+from mini_bptt.planning.dp_tables import DPTables
+from mini_bptt.planning.units import units_for
 
 INF = float("inf")
 

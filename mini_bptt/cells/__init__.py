@@ -1,0 +1,12 @@
+"""Cells: hand-written forward and backward of one RNN/LSTM step, the loss heads, full BPTT.
+Imports nothing else from mini_bptt: this is the bottom layer (NumPy only).
+Entry points: ``RNNCell``, ``LSTMCell``, ``MSEHead``, ``SoftmaxHead``, ``full_bptt``."""
+
+from mini_bptt.cells.base import Cell
+from mini_bptt.cells.bptt import full_bptt
+from mini_bptt.cells.heads import MSEHead, SoftmaxHead
+from mini_bptt.cells.lstm import LSTMCell
+from mini_bptt.cells.result import Result
+from mini_bptt.cells.rnn import RNNCell
+
+__all__ = ["Cell", "LSTMCell", "MSEHead", "RNNCell", "Result", "SoftmaxHead", "full_bptt"]
