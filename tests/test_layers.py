@@ -53,7 +53,9 @@ GRAPH = {name: imports(path) - {name} for name, path in MODULES.items()}
 
 def test_package_root_holds_only_the_users_of_the_layers():
     root = {p.stem for p in PACKAGE.glob("*.py")}
-    assert root <= ROOT_MODULES, f"modules at the root that belong to a layer: {root - ROOT_MODULES}"
+    assert root <= ROOT_MODULES, (
+        f"modules at the root that belong to a layer: {root - ROOT_MODULES}"
+    )
     assert set(LAYER_OF_SUBPACKAGE) <= {p.name for p in PACKAGE.iterdir() if p.is_dir()}
 
 

@@ -36,15 +36,14 @@ from mini_bptt.planning.actions import (
     SAVE_INTERNAL,
     Action,
 )
+from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_tables import (
-    DPTables,
     Progress,
     Run,
     Same,
     Single,
     Split,
     TableSpec,
-    best_option,
 )
 from mini_bptt.planning.emitter import Emitter
 from mini_bptt.planning.units import Units
@@ -69,9 +68,9 @@ def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dic
 
 
 @lru_cache(maxsize=16)
-def optimal_tables(strategy: str, units: Units, internal_has_output: bool) -> DPTables:
+def optimal_tables(strategy: str, units: Units, internal_has_output: bool) -> BreakpointTables:
     """Shared, growing tables for one strategy, unit size and output flag."""
-    return DPTables(tuple(optimal_specs(strategy, units, internal_has_output).values()))
+    return BreakpointTables(tuple(optimal_specs(strategy, units, internal_has_output).values()))
 
 
 def optimal_cost(
@@ -124,7 +123,7 @@ def optimal_actions(
                 out.emit(FREE_HIDDEN, a)
             out.emit(BACKWARD, a + 1)
             return
-        option, y = best_option(tables, specs[kind], t, m)
+        option, y = best_split_option(tables, specs[kind], t, m)
         if isinstance(option, Run):
             out.forward_to(a + t)
             out.emit(BACKWARD, a + t)
@@ -146,7 +145,7 @@ def optimal_actions(
             out.emit(FORWARD, a + 1)
             out.emit(BACKWARD, a + 1)
             return
-        option, _ = best_option(tables, specs["P"], t, m)
+        option, _ = best_split_option(tables, specs["P"], t, m)
         if isinstance(option, Same):
             out.emit(SAVE_HIDDEN, a)
             out.then(sub("S", a, t, m))

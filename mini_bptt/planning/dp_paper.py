@@ -16,7 +16,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
-from mini_bptt.planning.dp_tables import DPTables, Progress, Run, Split, TableSpec, best_option
+from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
+from mini_bptt.planning.dp_tables import Progress, Run, Split, TableSpec
 from mini_bptt.planning.emitter import Emitter
 from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
 from mini_bptt.planning.units import Units
@@ -32,9 +33,9 @@ def paper_spec(strategy: str, units: Units) -> TableSpec:
 
 
 @lru_cache(maxsize=16)
-def paper_tables(strategy: str, units: Units) -> DPTables:
+def paper_tables(strategy: str, units: Units) -> BreakpointTables:
     """Shared, growing tables for the paper's ISM or MSM with these units."""
-    return DPTables((paper_spec(strategy, units),))
+    return BreakpointTables((paper_spec(strategy, units),))
 
 
 def paper_cost(
@@ -63,7 +64,7 @@ def paper_actions(
         if strategy == "hsm":
             slots = m // H
             return ("run", 0) if slots == 1 else ("hidden", hsm_split(t, slots))
-        option, y = best_option(tables, spec, t, m)
+        option, y = best_split_option(tables, spec, t, m)
         if isinstance(option, Run):
             return "run", 0
         return ("hidden" if option.lo == 0 else "internal"), y

@@ -1,8 +1,9 @@
-"""BPTT-HSM in closed form (binomial checkpointing; SPEC section 2).
+"""BPTT-HSM in closed form (binomial checkpointing, Griewank and Walther's revolve).
 
 With ``beta(m, r) = binom(m + r, r)`` and ``r`` the integer such that
 ``beta(m, r - 1) < t <= beta(m, r)``:  ``C(t, m) = (r + 1) t - binom(m + r, r - 1)``.
 ``m`` counts hidden-state slots including the one holding the start state.
+``r + 1`` is the most times any one step runs forward.
 """
 
 from __future__ import annotations
@@ -10,14 +11,36 @@ from __future__ import annotations
 from math import comb
 
 
+def repetition_number(t: int, m: int) -> int:
+    """The least ``r >= 0`` with ``binom(m + r, r) >= t``, for ``t >= 1, m >= 1``.
+
+    ``binom(m + r, r)`` grows with ``r``, so an exponential search then a bisection
+    find ``r`` in O(log r) evaluations of ``math.comb`` (even for ``m = 1``, where
+    ``r = t - 1``, or ``t = 10**30``).
+    """
+    if t <= 1:
+        return 0
+    high = 1
+    while comb(m + high, high) < t:
+        high *= 2
+    low = high // 2  # comb(m + low, low) < t, or low = 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        if comb(m + mid, mid) < t:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
 def hsm_cost(t: int, m: int) -> int:
-    """C(t, m): forward evaluations to reverse ``t`` steps with ``m >= 1`` hidden slots. O(r)."""
+    """C(t, m): forward evaluations to reverse ``t`` steps with ``m >= 1`` hidden slots.
+
+    O(log t) big-integer binomials, whatever the size of ``t`` and ``m``.
+    """
     if t <= 0:
         return 0
-    r, beta = 0, 1  # beta = binom(m + r, r)
-    while beta < t:
-        r += 1
-        beta = beta * (m + r) // r
+    r = repetition_number(t, m)
     return (r + 1) * t - (comb(m + r, r - 1) if r >= 1 else 0)
 
 

@@ -1,126 +1,152 @@
-"""The vectorised table engine equals the recursions written out plainly, and growing or
-re-typing the tables never changes a value."""
+"""The table engines equal the recursions written out plainly, the fast engine equals the
+full search on every entry, and growing or re-typing the tables never changes a value."""
 
 from __future__ import annotations
-
-from functools import cache
 
 import numpy as np
 import pytest
 
+from mini_bptt.planning import dp_breakpoints
+from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
-from mini_bptt.planning.dp_tables import DPTables
+from mini_bptt.planning.dp_tables import DPTables, best_option
+from mini_bptt.planning.recursions import optimal_recursion, paper_recursion
 from mini_bptt.planning.units import units_for
 
-INF = float("inf")
+ENGINES = [DPTables, BreakpointTables]
+ALPHAS = [1, 1.5, 2, 7 / 3, 4.5, 5]
 
 
-def plain_optimal(strategy: str, H: int, A: int, output: bool):
-    """S, P, R of dp_optimal's docstring as memoised Python, one value at a time."""
-    hidden_ok, internal_ok = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
-
-    @cache
-    def S(t, m):
-        if m < H:
-            return INF
-        if t <= 1:
-            return t
-        best = min([t + S(t - 1, m)] + [y + S(y, m) + P(t - y, m - H) for y in range(1, t)])
-        if internal_ok:
-            best = min(best, 1 + X(t - 1, m - A))
-            best = min([best] + [y + S(y - 1, m) + X(t - y, m - H - A) for y in range(2, t)])
-        return best
-
-    @cache
-    def R(t, m):
-        if m < 0:
-            return INF
-        if t <= 1:
-            return t
-        best = min(
-            [t + R(t - 1, m), 1 + R(t - 1, m - A)]
-            + [y + R(y, m) + P(t - y, m) for y in range(1, t)]
-            + [y + R(y - 1, m) + R(t - y, m - A) for y in range(2, t)]
-        )
-        return best
-
-    @cache
-    def P(t, m):
-        if m < 0:
-            return INF
-        if t <= 1:
-            return t
-        best = S(t, m) if hidden_ok else INF
-        return min(best, 1 + X(t - 1, m - A)) if internal_ok else best
-
-    def X(t, m):
-        return R(t, m) if output else P(t, m)
-
-    return S
+def configurations():
+    """(model, strategy, internal_has_output) of every table the planner builds."""
+    paper = [("paper", s, True) for s in ("ism", "msm")]
+    return paper + [("optimal", s, f) for s in ("hsm", "ism", "msm") for f in (True, False)]
 
 
+def specs_of(model: str, strategy: str, output: bool, units):
+    if model == "paper":
+        return (paper_spec(strategy, units),)
+    return tuple(optimal_specs(strategy, units, output).values())
+
+
+def entries(tables, name: str, steps: int, width: int) -> np.ndarray:
+    """Every entry ``[t, M]`` for t <= steps, M <= width; infeasible ones as -1."""
+    values = np.array(
+        [[tables.value(name, t, m) for m in range(width + 1)] for t in range(steps + 1)]
+    )
+    return np.where(values >= tables.inf, -1, values)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("strategy", ["hsm", "ism", "msm"])
 @pytest.mark.parametrize("output", [True, False])
 @pytest.mark.parametrize("alpha", [1, 2.5, 4])
-def test_optimal_tables_equal_the_plain_recursion(strategy, output, alpha):
+def test_optimal_tables_equal_the_plain_recursion(engine, strategy, output, alpha):
     units = units_for(alpha)
-    H, A = units.hidden, units.internal
-    tables = DPTables(tuple(optimal_specs(strategy, units, output).values()))
-    tables.ensure(30, 12 * H)
-    S = plain_optimal(strategy, H, A, output)
+    tables = engine(tuple(optimal_specs(strategy, units, output).values()))
+    tables.ensure(30, 12 * units.hidden)
+    S = optimal_recursion(strategy, units, output)
     for t in range(31):
-        for m in range(H, 12 * H + 1):
+        for m in range(units.hidden, 12 * units.hidden + 1):
             assert tables.value("S", t, m) == S(t, m), (t, m)
 
 
-def test_growing_and_retyping_keep_every_value(monkeypatch):
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("strategy", ["ism", "msm"])
+@pytest.mark.parametrize("alpha", [1, 2.5, 4])
+def test_paper_tables_equal_the_plain_recursion(engine, strategy, alpha):
+    units = units_for(alpha)
+    tables = engine((paper_spec(strategy, units),))
+    tables.ensure(30, 12 * units.hidden)
+    C = paper_recursion(strategy, units)
+    for t in range(31):
+        for m in range(units.hidden, 12 * units.hidden + 1):
+            assert tables.value("C", t, m) == C(t, m), (t, m)
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_breakpoint_engine_equals_the_full_search_on_every_entry(alpha, model, strategy, output):
+    """t <= 600 and every budget up to full BPTT's peak 1 + alpha (t - 1)."""
+    units = units_for(alpha)
+    steps = 600
+    width = units.hidden + units.internal * (steps - 1)
+    specs = specs_of(model, strategy, output, units)
+    full, fast = DPTables(specs), BreakpointTables(specs)
+    full.ensure(steps, width)
+    fast.ensure(steps, width)
+    for spec in specs:
+        expected = np.minimum(full.tab[spec.name][: steps + 1, full.off :], full.inf)
+        got = np.minimum(fast.tab[spec.name][fast.off :, : steps + 1].T, fast.inf)
+        expected = np.where(expected >= full.inf, -1, expected)
+        got = np.where(got >= fast.inf, -1, got)
+        mismatch = np.argwhere(expected[:, : width + 1] != got[:, : width + 1])
+        assert len(mismatch) == 0, f"{spec.name}[t, M] differs at {mismatch[:5].tolist()}"
+
+
+@pytest.mark.parametrize("alpha", [1, 7 / 3, 5])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_both_engines_choose_the_same_split(alpha, model, strategy, output):
+    """The same option and the smallest minimising split point, so plans are identical."""
+    units = units_for(alpha)
+    steps, width = 150, 40 * units.hidden
+    specs = specs_of(model, strategy, output, units)
+    full, fast = DPTables(specs), BreakpointTables(specs)
+    full.ensure(steps, width)
+    fast.ensure(steps, width)
+    for spec in specs:
+        for t in range(2, steps + 1, 7):
+            for m in range(spec.min_units, width + 1, 3):
+                if full.value(spec.name, t, m) < full.inf:
+                    chosen = best_split_option(fast, spec, t, m)
+                    assert chosen == best_option(full, spec, t, m), (spec.name, t, m)
+
+
+@pytest.mark.parametrize("alpha", [1, 2.5])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_dense_columns_searched_in_full_give_the_same_entries(
+    monkeypatch, alpha, model, strategy, output
+):
+    """Columns called dense after 4 breakpoints: the whole-range path takes most splits."""
+    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 4)
+    monkeypatch.setattr(dp_breakpoints, "DENSE_FRACTION", 1000)
+    units = units_for(alpha)
+    steps, width = 200, 60 * units.hidden
+    specs = specs_of(model, strategy, output, units)
+    full, fast = DPTables(specs), BreakpointTables(specs)
+    full.ensure(steps, width)
+    fast.ensure(steps, width)
+    assert any(dense.any() for dense in fast.dense.values())
+    for spec in specs:
+        assert np.array_equal(
+            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
+        )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     units = units_for(1.5)
     spec = paper_spec("msm", units)
-    fresh = DPTables((spec,))
+    fresh = engine((spec,))
     fresh.ensure(80, 30)
-    grown = DPTables((spec,))
+    grown = engine((spec,))
     for steps, width in [(5, 3), (30, 4), (31, 20), (80, 30)]:
         grown.ensure(steps, width)
     assert grown.steps == 80 and grown.width >= 30
     # switch to int64 at 50 steps instead of 20,000, to exercise the re-typing cheaply
-    monkeypatch.setattr(
-        DPTables, "_dtype", staticmethod(lambda s: np.int32 if s <= 50 else np.int64)
-    )
-    retyped = DPTables((spec,))
+    narrow = staticmethod(lambda s: np.int32 if s <= 50 else np.int64)
+    if engine is DPTables:
+        monkeypatch.setattr(DPTables, "_dtype", narrow)
+    else:
+        monkeypatch.setattr(dp_breakpoints, "table_dtype", narrow)
+    retyped = engine((spec,))
     retyped.ensure(40, 30)
     assert retyped.dtype == np.int32
     retyped.ensure(80, 30)
     assert retyped.dtype == np.int64
     retyped.ensure(10, 5)  # a smaller request keeps the wide tables
     assert retyped.dtype == np.int64 and retyped.steps == 80
-    for t in range(81):
-        for m in range(31):
-            expected = fresh.value("C", t, m)
-            if expected >= fresh.inf:
-                assert grown.value("C", t, m) >= grown.inf
-                assert retyped.value("C", t, m) >= retyped.inf
-            else:
-                assert grown.value("C", t, m) == retyped.value("C", t, m) == expected
-
-
-@pytest.mark.parametrize("alpha", [1, 2.5, 4])
-def test_paper_msm_table_equals_the_plain_recursion(alpha):
-    units = units_for(alpha)
-    H, A = units.hidden, units.internal
-
-    @cache
-    def C(t, m):  # SPEC section 2: Q0, Q1 (save h[y]) and Q2 (save s[y])
-        if m < H:
-            return INF
-        if t <= 1:
-            return t
-        q1 = [y + C(y, m) + C(t - y, m - H) for y in range(1, t)]
-        q2 = [y + C(y - 1, m) + C(t - y, m - A) for y in range(1, t)]
-        return min([t + C(t - 1, m)] + q1 + q2)
-
-    tables = DPTables((paper_spec("msm", units),))
-    tables.ensure(30, 12 * H)
-    for t in range(31):
-        for m in range(H, 12 * H + 1):
-            assert tables.value("C", t, m) == C(t, m), (t, m)
+    expected = entries(fresh, "C", 80, 30)
+    assert np.array_equal(entries(grown, "C", 80, 30), expected)
+    assert np.array_equal(entries(retyped, "C", 80, 30), expected)

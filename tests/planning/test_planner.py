@@ -15,6 +15,7 @@ import mini_bptt as mb
 from mini_bptt.planning.dp_optimal import optimal_cost
 from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
 from mini_bptt.planning.plan import bptt_peak, run_replay
+from mini_bptt.planning.recursions import paper_recursion
 from mini_bptt.planning.units import units_for
 
 REFERENCE_HSM = {
@@ -30,16 +31,7 @@ REFERENCE_HSM = {
 }
 
 
-@cache
-def hsm_recursion(t: int, m: int) -> int:
-    """The paper's HSM recursion written out directly (SPEC section 2)."""
-    if t <= 1:
-        return t
-    if m == 1:
-        return t * (t + 1) // 2
-    if m >= t:
-        return 2 * t - 1
-    return min(y + hsm_recursion(t - y, m - 1) + hsm_recursion(y, m) for y in range(1, t))
+hsm_recursion = paper_recursion("hsm", units_for(1))  # C(t, m) with m hidden slots
 
 
 @cache
