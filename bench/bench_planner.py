@@ -1,112 +1,188 @@
-"""Planner speed: the DP tables against a DP vectorised over the split point alone.
+"""Planner speed: the breakpoint DP against the full search it replaced, and the cases
+that users meet (long sequences, huge HSM costs, checking long traces, a peer).
 
-Run: python bench/bench_planner.py [--skip-long]   (prints JSON)
+Run: python bench/bench_planner.py [--skip-long] [--very-long] [--repeats N]  (prints JSON)
+
+--skip-long skips the T = 10^4 plans (about a minute); --very-long adds
+plan(100_000, 200, alpha=5) (tens of minutes). The comparison with checkpoint-schedules'
+MixedCheckpointSchedule runs when checkpoint-schedules is installed; with numba
+installed it uses the peer's compiled table (numba is never a dependency of mini_bptt).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
-
-import numpy as np
+from functools import partial
+from pathlib import Path
 
 import mini_bptt as mb
 from mini_bptt.machine import describe, interleaved_medians
 from mini_bptt.planning.dp_optimal import optimal_specs, optimal_tables
 from mini_bptt.planning.dp_paper import paper_spec, paper_tables
-from mini_bptt.planning.dp_tables import Run, Same, Single
+from mini_bptt.planning.dp_tables import DPTables
+from mini_bptt.planning.plan import parse_memory
 from mini_bptt.planning.units import units_for
 
-INF = 2**40
+
+def cold(run):
+    """``run`` with the planner's table caches emptied: measure the fill, not the cache."""
+
+    def timed():
+        paper_tables.cache_clear()
+        optimal_tables.cache_clear()
+        return run()
+
+    return timed
 
 
-def naive_tables(specs, steps: int, width: int) -> dict[str, np.ndarray]:
-    """The same recursions filled one (t, M) cell at a time, vectorised over y alone."""
-    tab = {s.name: np.full((steps + 1, width + 1), INF, dtype=np.int64) for s in specs}
-
-    def at(name, rows, m):
-        return tab[name][rows, m] if m >= 0 else np.full(np.shape(rows), INF)
-
-    for t in range(steps + 1):
-        for spec in specs:
-            for m in range(spec.min_units, width + 1):
-                if t <= 1:
-                    tab[spec.name][t, m] = t
-                    continue
-                best = INF
-                for o in spec.options:
-                    if isinstance(o, Run):
-                        best = min(best, t + tab[o.table][t - 1, m])
-                    elif isinstance(o, Same):
-                        best = min(best, tab[o.table][t, m])
-                    elif isinstance(o, Single):
-                        best = min(best, 1 + at(o.table, t - 1, m - o.shift))
-                    elif o.y_min <= t - 1:
-                        y = np.arange(o.y_min, t)
-                        q = y + tab[o.left][y + o.lo, m] + at(o.right, t - y, m - o.shift)
-                        best = min(best, int(q.min()))
-                tab[spec.name][t, m] = min(best, INF)
-    return tab
+def full_search_cost(model: str, steps: int, units: int, alpha: float, output: bool = True):
+    """The same cost from the reference engine, which tries every split point."""
+    unit = units_for(alpha)
+    if model == "paper":
+        tables = DPTables((paper_spec("msm", unit),))
+        top = "C"
+    else:
+        tables = DPTables(tuple(optimal_specs("msm", unit, output).values()))
+        top = "S"
+    tables.ensure(steps, units)
+    return tables.value(top, steps, units)
 
 
-def fast_cost(model: str, steps: int, memory: int, alpha: float) -> int:
-    paper_tables.cache_clear()  # fresh tables: measure the fill, not the cache
-    optimal_tables.cache_clear()
-    return mb.cost(steps, memory, alpha=alpha, model=model)
+def engines_side_by_side(report: dict, repeats: int) -> None:
+    alpha, unit = 5, units_for(5)
+    for steps, memory in [(1000, 250), (2000, "5%"), (3000, "5%")]:
+        units = unit.to_units(parse_memory(memory, steps, unit))
+        for model in ("paper", "optimal"):
+            runs = {
+                "breakpoints": cold(partial(mb.cost, steps, memory, alpha=alpha, model=model)),
+                "full_search": partial(full_search_cost, model, steps, units, alpha),
+            }
+            medians = interleaved_medians(runs, repeats)
+            value = runs["breakpoints"]()
+            assert value == runs["full_search"](), "the two engines disagree"
+            report[f"cost({steps}, {memory!r}, alpha=5, msm, {model}), cold"] = {
+                "forward_count": value,
+                "breakpoints_seconds_median": round(medians["breakpoints"], 3),
+                "full_search_seconds_median": round(medians["full_search"], 3),
+                "speedup": round(medians["full_search"] / medians["breakpoints"], 2),
+            }
+
+
+def peak_rss_of(code: str) -> tuple[float, float]:
+    """(seconds, peak resident set in MB) of ``code`` run in a fresh interpreter."""
+    probe = (
+        "import resource, time; start = time.perf_counter()\n"
+        + code
+        + "\nprint(time.perf_counter() - start,"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    seconds, rss = out.stdout.split()[-2:]
+    return float(seconds), float(rss)
+
+
+def long_plans(report: dict, very_long: bool) -> None:
+    for model in ("paper", "optimal"):
+        code = (
+            "import mini_bptt as mb\n"
+            f"p = mb.plan(10_000, '5%', alpha=5, model={model!r})\n"
+            "print(p.forward_count)"
+        )
+        seconds, rss = peak_rss_of(code)
+        count = mb.cost(10_000, "5%", alpha=5, model=model)
+        report[f"plan(10_000, '5%', alpha=5, {model}), cold, own process"] = {
+            "forward_count": count,
+            "forward_per_step": count / 10_000,
+            "seconds": round(seconds, 2),
+            "peak_rss_mb": round(rss),
+        }
+    if very_long:
+        code = "import mini_bptt as mb\np = mb.plan(100_000, 200, alpha=5)\nprint(p.forward_count)"
+        seconds, rss = peak_rss_of(code)
+        report["plan(100_000, 200, alpha=5, optimal), cold, own process"] = {
+            "seconds": round(seconds, 1),
+            "peak_rss_mb": round(rss),
+        }
+
+
+def check_long_trace(report: dict) -> None:
+    plan = mb.plan(10**5, 100, strategy="hsm")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trace.json"
+        path.write_text(plan.to_json())
+        start = time.perf_counter()
+        data = json.loads(path.read_text())
+        verdict = mb.check(data["actions"], steps=data["steps"], memory=data["memory"])
+        seconds = time.perf_counter() - start
+    report["check of the T = 10^5 hsm plan (memory 100), JSON file included"] = {
+        "actions": len(plan.actions),
+        "valid": verdict.valid,
+        "hsm_optimum": verdict.strategy_optimal_forward_count,
+        "msm_optimum": verdict.optimal_forward_count,
+        "note": verdict.optimum_note,
+        "seconds": round(seconds, 2),
+    }
+
+
+def huge_hsm_cost(report: dict) -> None:
+    calls = 1000
+    median = interleaved_medians(
+        {"hsm": lambda: [mb.cost(10**30, 2, strategy="hsm") for _ in range(calls)]}, 5
+    )["hsm"]
+    report["cost(10**30, 2, hsm)"] = {
+        "forward_count": str(mb.cost(10**30, 2, strategy="hsm")),
+        "seconds_per_call_median": median / calls,
+    }
+
+
+def against_mixed(report: dict, repeats: int) -> None:
+    try:
+        from checkpoint_schedules.mixed import mixed_steps_tabulation, numba
+    except ImportError:
+        report["MixedCheckpointSchedule"] = "checkpoint-schedules is not installed"
+        return
+    if numba is not None:
+        mixed_steps_tabulation(10, 3)  # compile once, outside the timing
+    for steps, snapshots in [(3000, 150), (10_000, 100)]:
+        ours = cold(lambda s=steps, k=snapshots: mb.cost(s, k, alpha=1, internal_has_output=False))
+        if numba is not None:
+            peer = lambda s=steps, k=snapshots: int(mixed_steps_tabulation(s, k)[s, k, 2])  # noqa: E731
+        else:
+            from checkpoint_schedules.mixed import optimal_steps_mixed
+
+            peer = lambda s=steps, k=snapshots: optimal_steps_mixed(s, k)  # noqa: E731
+        medians = interleaved_medians({"mini_bptt": ours, "peer": peer}, repeats)
+        assert ours() == peer(), "mini_bptt and MixedCheckpointSchedule disagree"
+        report[f"mixed schedule T={steps}, {snapshots} slots (alpha 1, no output)"] = {
+            "forward_count": ours(),
+            "peer": "numba table" if numba is not None else "memoised Python",
+            "mini_bptt_seconds_median": round(medians["mini_bptt"], 3),
+            "peer_seconds_median": round(medians["peer"], 3),
+            "mini_bptt_speedup": round(medians["peer"] / medians["mini_bptt"], 2),
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-long", action="store_true", help="skip T = 10,000 (minutes)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-long", action="store_true", help="skip the T = 10^4 plans")
+    parser.add_argument("--very-long", action="store_true", help="add T = 10^5 at 200 units")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    report: dict = {"machine": describe(), "results": {}}
-    steps, memory, alpha = 1000, 250, 5
-    units = units_for(alpha)
-    for model in ("paper", "optimal"):
-        fast = interleaved_medians(
-            {"fast": lambda model=model: fast_cost(model, steps, memory, alpha)}, args.repeats
-        )["fast"]
-        specs = (
-            (paper_spec("msm", units),)
-            if model == "paper"
-            else tuple(optimal_specs("msm", units, True).values())
-        )
-        start = time.perf_counter()
-        naive = naive_tables(specs, steps, memory)
-        naive_time = time.perf_counter() - start
-        top = "C" if model == "paper" else "S"
-        value = fast_cost(model, steps, memory, alpha)
-        assert int(naive[top][steps, memory]) == value, "naive and fast DP disagree"
-        report["results"][f"cost(1000, 250, alpha=5, msm, {model})"] = {
-            "forward_count": value,
-            "seconds_median": round(fast, 4),
-            "naive_y_vectorised_seconds": round(naive_time, 3),
-            "speedup": round(naive_time / fast, 1),
-        }
-    hsm = interleaved_medians(
-        {"hsm": lambda: [mb.cost(10**9, 30, strategy="hsm") for _ in range(1000)]}, 5
-    )["hsm"]
-    report["results"]["cost(10**9, 30, hsm)"] = {
-        "forward_count": mb.cost(10**9, 30, strategy="hsm"),
-        "seconds_per_call_median": hsm / 1000,
-    }
-    plan_time = interleaved_medians({"plan": lambda: mb.plan(1000, "5%", alpha=5)}, 3)["plan"]
-    report["results"]["plan(1000, '5%', alpha=5) with warm tables"] = {
-        "seconds_median": round(plan_time, 4),
-        "actions": len(mb.plan(1000, "5%", alpha=5).actions),
-    }
+    results: dict = {}
+    engines_side_by_side(results, args.repeats)
+    huge_hsm_cost(results)
+    check_long_trace(results)
+    against_mixed(results, args.repeats)
     if not args.skip_long:
-        for model in ("paper", "optimal"):
-            start = time.perf_counter()
-            value = fast_cost(model, 10_000, "5%", alpha)
-            report["results"][f"cost(10000, '5%', alpha=5, msm, {model})"] = {
-                "forward_count": value,
-                "forward_per_step": value / 10_000,
-                "seconds": round(time.perf_counter() - start, 1),
-            }
-    print(json.dumps(report, indent=2))
+        long_plans(results, args.very_long)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"machine": describe(), "results": results, "bench_rss_mb": rss}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""mini_bptt: a pure-NumPy reference for Memory-Efficient Backpropagation Through Time
-(Gruslys et al., NeurIPS 2016).
+"""mini_bptt: a pure-NumPy reference for Memory-Efficient Backpropagation Through Time.
+
+The method is that of A. Gruslys, R. Munos, I. Danihelka, M. Lanctot and A. Graves,
+"Memory-Efficient Backpropagation Through Time", NeurIPS 2016, arXiv:1606.03401.
+The rules every plan obeys (actions, memory units, costs) are in docs/model.md.
 
 Layers, each importing only the ones before it: ``cells`` (forward/backward of one step)
 -> ``planning`` (the rules, the DPs, a ``Plan`` of actions) -> ``oracle`` (execute and
@@ -7,8 +10,27 @@ check plans) -> the users at this level (``cli``, ``viz``, ``figures``, ``reprod
 ``training``, ``machine``)."""
 
 from mini_bptt.cells import LSTMCell, MSEHead, Result, RNNCell, SoftmaxHead, full_bptt
-from mini_bptt.oracle import CheckResult, check, execute
-from mini_bptt.planning import MODELS, OPS, STRATEGIES, Action, Plan, PlanError, cost, plan
+from mini_bptt.oracle import (
+    CheckResult,
+    GradientComparison,
+    Recorder,
+    check,
+    compare_gradients,
+    execute,
+)
+from mini_bptt.planning import (
+    MODELS,
+    OPS,
+    STRATEGIES,
+    Action,
+    InfeasibleMemoryError,
+    Plan,
+    PlanError,
+    ResourceLimitError,
+    cost,
+    plan,
+    resource_limits,
+)
 
 __version__ = "0.1.0"
 
@@ -18,17 +40,23 @@ __all__ = [
     "STRATEGIES",
     "Action",
     "CheckResult",
+    "GradientComparison",
+    "InfeasibleMemoryError",
     "LSTMCell",
     "MSEHead",
     "Plan",
     "PlanError",
     "RNNCell",
+    "Recorder",
+    "ResourceLimitError",
     "Result",
     "SoftmaxHead",
     "__version__",
     "check",
+    "compare_gradients",
     "cost",
     "execute",
     "full_bptt",
     "plan",
+    "resource_limits",
 ]

@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import sys
+import time
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -39,20 +40,30 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         # let "-5%" and "-2" reach the value checks (which name them) instead of looking
         # like unknown options
-        self._negative_number_matcher = re.compile(r"^-\d*\.?\d+%?$")
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?$")
 
     def error(self, message: str):  # argparse would print the usage block and a second line
         raise UsageError(message)
 
 
 def _progress_printer():
-    """A progress line on stderr for long DP fills, when stderr is a terminal."""
+    """A progress line with an ETA on stderr, for DP fills that run longer than a second,
+    when stderr is a terminal."""
     if not sys.stderr.isatty():
         return None
+    started = time.perf_counter()
 
     def report(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        if elapsed < 1.0 and done < total:
+            return
+        # a row costs about as much as the breakpoints found so far: roughly linear in t,
+        # so the work done grows like done**2
+        remaining = elapsed * (total**2 / max(done, 1) ** 2 - 1)
         end = "\n" if done == total else ""
-        print(f"\rDP table: {done}/{total} steps", end=end, file=sys.stderr, flush=True)
+        eta = "" if done == total else f", about {remaining:.0f} s left"
+        line = f"\rDP table: {done}/{total} steps, {elapsed:.0f} s{eta}   "
+        print(line, end=end, file=sys.stderr, flush=True)
 
     return report
 
@@ -197,7 +208,7 @@ def _table_command(args) -> int:
     widest = max(parse_memory(m, steps, units) for m in args.memory)  # names a bad value
     if args.strategy in ("ism", "msm"):  # fill the DP once, for the longest and widest case
         with contextlib.suppress(InfeasibleMemoryError):  # reported cell by cell below
-            cost(steps, float(widest), progress=_progress_printer(), **common)
+            cost(steps, widest, progress=_progress_printer(), **common)
     writer = csv.writer(sys.stdout, lineterminator="\n")  # only once every argument is valid
     writer.writerow(["steps", "memory", "forward_count", "forward_per_step"])
     for steps in args.steps:
@@ -232,10 +243,20 @@ def _check_command(args) -> int:
         internal_has_output=data.get("internal_has_output", True),
     )
     status = "valid" if verdict.valid else "INVALID"
+    own = verdict.strategy_optimal_forward_count
+    strategy = verdict.strategy + ("" if own is None else f" (its optimum {own})")
+    if verdict.optimal_forward_count is None:
+        optimum = "optimal_forward_count=not computed"
+    else:
+        optimum = (
+            f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}"
+        )
     print(
         f"{status}: forward_count={verdict.forward_count} peak_memory={verdict.peak_memory} "
-        f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}"
+        f"strategy={strategy} {optimum}"
     )
+    if verdict.optimum_note:
+        print(f"note: {verdict.optimum_note}")
     for error in verdict.errors:
         print(f"error: {error}")
     return 0 if verdict.valid else 1

@@ -100,7 +100,7 @@ def _report(r: dict, quick: bool, seconds: float) -> str:
         f"| t < m^a / a! implies C(t, m) <= (a+1) t | largest C / bound = "
         f"{bounds['largest_exact_over_a_bound']} | bounds |",
         "",
-        "The 5% budget counts saved states only (free working space, SPEC 3.1, is the cursor, "
+        "The 5% budget counts saved states only (free working space, docs/model.md, is the cursor, "
         "the core, the gradient carry, parameters and their gradients); the traced bytes also "
         "hold the gradient accumulators and one step's temporaries, so bytes saved sit a "
         "little below the budget's 95%.",

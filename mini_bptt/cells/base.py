@@ -1,4 +1,4 @@
-"""The cell protocol shared by every cell (STYLE principle 1).
+"""The cell protocol shared by every cell: a cell keeps only its parameters.
 
 A cell keeps only its parameters. One step is
 
@@ -7,9 +7,9 @@ A cell keeps only its parameters. One step is
 
 and ``cache`` *is* the paper's internal state: a NamedTuple of arrays holding
 exactly what ``backward`` reads, plus the step's output state (so a saved
-internal state can restart the forward, SPEC 3.1 ``restore_internal``).
+internal state can restart the forward: ``restore_internal`` in docs/model.md).
 Field ``x`` is a reference to the step's input, which is free working space
-(SPEC 3.1), so it is not counted in ``alpha`` nor in bytes held.
+(docs/model.md, *Free working space*), so it is not counted in ``alpha`` nor in bytes held.
 """
 
 from __future__ import annotations
@@ -30,6 +30,16 @@ def cache_nbytes(cache: NamedTuple) -> int:
     )
 
 
+def _as_float64(name: str, value: object) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains non-finite values (nan or inf)")
+    return array
+
+
 class Cell:
     """Base class: parameters, sizes, input checks and the measured ``alpha``.
 
@@ -43,6 +53,63 @@ class Cell:
     hidden_size: int
     state_size: int
     params: dict[str, np.ndarray]
+    # PyTorch's layout (torch.nn.RNNCell / torch.nn.LSTMCell): weight_ih (gates * H, I),
+    # weight_hh (gates * H, H), and two biases that add up to our ``b`` (gates * H,)
+    GATES: int = 1
+    INPUT_WEIGHT, HIDDEN_WEIGHT = "W_xh", "W_hh"
+
+    @classmethod
+    def from_weights(
+        cls,
+        weight_ih: np.ndarray,
+        weight_hh: np.ndarray,
+        bias_ih: np.ndarray | None = None,
+        bias_hh: np.ndarray | None = None,
+        **options,
+    ) -> Cell:
+        """A cell holding weights in PyTorch's layout (``weight_ih``: (gates * H, I),
+        ``weight_hh``: (gates * H, H), biases: (gates * H,); LSTM gates in the order
+        i, f, g, o). The arrays are copied as float64; ``b = bias_ih + bias_hh``.
+        Raises ``ValueError`` naming an array whose shape does not fit."""
+        weight_ih, weight_hh = (
+            _as_float64("weight_ih", weight_ih),
+            _as_float64("weight_hh", weight_hh),
+        )
+        if weight_ih.ndim != 2 or weight_ih.shape[0] % cls.GATES or weight_ih.shape[0] == 0:
+            raise ValueError(
+                f"weight_ih must have shape ({cls.GATES} * hidden_size, input_size), "
+                f"got {weight_ih.shape}"
+            )
+        hidden, inputs = weight_ih.shape[0] // cls.GATES, weight_ih.shape[1]
+        cell = cls(inputs, hidden, **options)
+        b = np.zeros(cls.GATES * hidden)
+        for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
+            if bias is not None:
+                b = b + _checks.float_array(name, _as_float64(name, bias), b.shape)
+        cell.params[cls.INPUT_WEIGHT] = _checks.float_array(
+            "weight_ih", weight_ih, cell.params[cls.INPUT_WEIGHT].shape
+        ).copy()
+        cell.params[cls.HIDDEN_WEIGHT] = _checks.float_array(
+            "weight_hh", weight_hh, cell.params[cls.HIDDEN_WEIGHT].shape
+        ).copy()
+        cell.params["b"] = b
+        return cell
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The parameters in PyTorch's layout: ``weight_ih``, ``weight_hh``, ``bias_ih``
+        (our ``b``) and ``bias_hh`` (zeros), copies. ``from_weights(**cell.weights())``
+        is the same cell."""
+        return {
+            "weight_ih": self.params[self.INPUT_WEIGHT].copy(),
+            "weight_hh": self.params[self.HIDDEN_WEIGHT].copy(),
+            "bias_ih": self.params["b"].copy(),
+            "bias_hh": np.zeros_like(self.params["b"]),
+        }
+
+    def torch_name(self, name: str) -> str:
+        """PyTorch's name of our parameter ``name`` (``b`` is both of its biases: bias_ih)."""
+        names = {self.INPUT_WEIGHT: "weight_ih", self.HIDDEN_WEIGHT: "weight_hh", "b": "bias_ih"}
+        return names[name]
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         self.input_size = _checks.positive_int("input_size", input_size)

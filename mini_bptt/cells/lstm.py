@@ -40,9 +40,14 @@ class LSTMCache(NamedTuple):
 class LSTMCell(Cell):
     """LSTM with gates i, f, g, o; state = [h | c], shape (batch, 2 * hidden_size).
 
-    ``W_x`` (4H, I) and ``W_h`` (4H, H) stack the gates in the order i, f, g, o;
-    ``forget_bias`` initialises the forget-gate part of ``b``.
+    ``W_x`` (4H, I) and ``W_h`` (4H, H) stack the gates in the order i, f, g, o, the
+    layout of ``torch.nn.LSTMCell`` (``weight_ih``, ``weight_hh``; its two biases add up
+    to ``b``): see ``from_weights`` and ``weights``. ``forget_bias`` initialises the
+    forget-gate part of ``b``.
     """
+
+    GATES = 4
+    INPUT_WEIGHT, HIDDEN_WEIGHT = "W_x", "W_h"
 
     def __init__(
         self, input_size: int, hidden_size: int, seed: int = 0, forget_bias: float = 1.0

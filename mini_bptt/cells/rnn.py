@@ -23,7 +23,11 @@ class RNNCache(NamedTuple):
 
 
 class RNNCell(Cell):
-    """``h' = tanh(W_xh x + W_hh h + b)``; state = h, shape (batch, hidden_size); alpha = 2."""
+    """``h' = tanh(W_xh x + W_hh h + b)``; state = h, shape (batch, hidden_size); alpha = 2.
+
+    The layout of ``torch.nn.RNNCell`` (tanh): ``W_xh`` is its ``weight_ih``, ``W_hh`` its
+    ``weight_hh``, and its two biases add up to ``b``; see ``from_weights``, ``weights``.
+    """
 
     def __init__(self, input_size: int, hidden_size: int, seed: int = 0) -> None:
         super().__init__(input_size, hidden_size)

@@ -1,6 +1,8 @@
-"""The trace checker: validate any implementation's actions against SPEC 3.1.
+"""The trace checker: validate any implementation's actions against the action rules.
 
-It is the executor's replay without arrays: the same ``Replay`` decides.
+It is the executor's replay without arrays: the same ``Replay`` decides. Validity
+is one pass over the actions. The optimum beside it is only computed when its DP
+fits the resource limits (``check_seconds``); the result then says why not.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mini_bptt.cells import _checks
-from mini_bptt.planning.plan import cost, parse_memory, to_action
+from mini_bptt.planning import limits
+from mini_bptt.planning.actions import SAVE_HIDDEN, SAVE_INTERNAL
+from mini_bptt.planning.plan import cost_within, parse_memory, to_action
 from mini_bptt.planning.replay import PlanError, Replay
 from mini_bptt.planning.units import units_for
 
@@ -18,16 +22,23 @@ from mini_bptt.planning.units import units_for
 class CheckResult:
     """Verdict on a trace. Counts cover the actions up to the first error.
 
-    optimal_forward_count: the optimal model's MSM cost for the same steps,
-    memory, alpha and flag; overhead = forward_count / optimal_forward_count.
+    ``strategy``: the class of plan the trace is, by what it saves ("hsm": hidden
+    states only, "ism": internal states only, "msm": both; a trace that saves
+    nothing is "hsm"). ``strategy_optimal_forward_count``: the optimal model's
+    cost for that class; ``optimal_forward_count``: for MSM, the overall optimum.
+    Either is None when its DP does not fit the limits; ``optimum_note`` says why.
+    ``overhead = forward_count / optimal_forward_count`` (None without the optimum).
     """
 
     valid: bool
     errors: list[str]
     forward_count: int
     peak_memory: int | float
-    optimal_forward_count: int
-    overhead: float
+    strategy: str
+    strategy_optimal_forward_count: int | None
+    optimal_forward_count: int | None
+    overhead: float | None
+    optimum_note: str = ""
 
 
 def check(
@@ -42,27 +53,51 @@ def check(
     steps = _checks.positive_int("steps", steps)
     units = units_for(alpha)
     budget = parse_memory(memory, steps, units)
-    optimal = cost(steps, memory, alpha=alpha, internal_has_output=internal_has_output)
-    replay = Replay(steps, units, units.to_units(budget), internal_has_output)
-    errors: list[str] = []
+    if not isinstance(internal_has_output, bool):
+        raise TypeError(f"internal_has_output must be True or False, got {internal_has_output!r}")
     if isinstance(actions, str | bytes) or not isinstance(actions, Iterable):
         raise TypeError(f"actions must be a sequence of actions, got {type(actions).__name__}")
-    items = list(actions)
+    if units.to_units(budget) < units.hidden:
+        raise ValueError(
+            f"memory {memory!r} is below the smallest feasible: 1 unit, for h[0] saved at the start"
+        )
+    replay = Replay(steps, units, units.to_units(budget), internal_has_output)
+    errors: list[str] = []
+    saved = set()
+    count = 0
     try:
-        for index, item in enumerate(items):
+        for index, item in enumerate(actions):
             try:
                 action = to_action(item)
             except TypeError as exc:
                 raise PlanError(index, "?", "?", str(exc)) from None
             replay.apply(index, action.op, action.step)
-        replay.finish(len(items))
+            if action.op in (SAVE_HIDDEN, SAVE_INTERNAL):
+                saved.add(action.op)
+            count = index + 1
+        replay.finish(count)
     except PlanError as exc:
         errors.append(str(exc))
+    kinds = (SAVE_HIDDEN in saved, SAVE_INTERNAL in saved)
+    strategy = {(True, True): "msm", (False, True): "ism"}.get(kinds, "hsm")
+    seconds = limits.current().check_seconds
+    common = dict(alpha=alpha, internal_has_output=internal_has_output)
+    own, own_note = cost_within(seconds, steps, memory, strategy=strategy, **common)
+    best, best_note = (
+        (own, own_note)
+        if strategy == "msm"
+        else cost_within(seconds, steps, memory, strategy="msm", **common)
+    )
+    notes = {note for note in (own_note, best_note) if note}
+    note = "; ".join(f"optimum not computed: {n}" for n in sorted(notes))
     return CheckResult(
         valid=not errors,
         errors=errors,
         forward_count=replay.forward_count,
         peak_memory=units.to_memory(replay.peak),
-        optimal_forward_count=optimal,
-        overhead=replay.forward_count / optimal,
+        strategy=strategy,
+        strategy_optimal_forward_count=own,
+        optimal_forward_count=best,
+        overhead=None if best is None else replay.forward_count / best,
+        optimum_note=note,
     )

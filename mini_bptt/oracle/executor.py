@@ -1,6 +1,6 @@
 """Run a plan on a real cell: the paper's algorithm with exact accounting.
 
-Every action first goes through the shared ``Replay`` (SPEC 3.1), which raises
+Every action first goes through the shared ``Replay`` (docs/model.md, *Actions*), which raises
 ``PlanError`` naming the action index and the rule *before* any arithmetic, so a
 bad plan can never produce wrong gradients. Head losses are taken when a step is
 reversed, from the output state inside that step's internal state.

@@ -57,8 +57,9 @@ def from_checkpoint_schedule(schedule: Iterable) -> list[Action]:
     free_after_backward: set[int] = set()
     h0_pending = True  # h[0] is saved in our model; free it if the schedule never stores it
 
-    def emit(op: str, step: int) -> None:
-        actions.append(Action(op, step))
+    def emit(op: str, step) -> None:
+        # with numba installed, the mixed schedule's steps are NumPy integers
+        actions.append(Action(op, int(step)))
 
     for item in schedule:
         if isinstance(item, cs.Forward):

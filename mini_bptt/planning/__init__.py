@@ -3,6 +3,7 @@ May import ``mini_bptt.cells`` (argument checks only); knows nothing about array
 Entry points: ``plan`` and ``cost`` (``planning/plan.py``), returning a ``Plan`` of ``Action`` s."""
 
 from mini_bptt.planning.actions import OPS, Action
+from mini_bptt.planning.limits import ResourceLimitError, resource_limits
 from mini_bptt.planning.plan import MODELS, STRATEGIES, InfeasibleMemoryError, Plan, cost, plan
 from mini_bptt.planning.replay import PlanError
 
@@ -14,6 +15,8 @@ __all__ = [
     "InfeasibleMemoryError",
     "Plan",
     "PlanError",
+    "ResourceLimitError",
     "cost",
     "plan",
+    "resource_limits",
 ]

@@ -1,4 +1,4 @@
-"""The closed vocabulary of plan actions (SPEC 3.1): one op per effect."""
+"""The closed vocabulary of plan actions (docs/model.md, *Actions*): one op per effect."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ sqrt(T) checkpointing and its recursive (bisection) variant."""
 
 from __future__ import annotations
 
+from functools import cache
 from math import isqrt
 
 from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
@@ -86,6 +87,55 @@ def chen_recursive_actions(steps: int) -> list[Action]:
         )
 
     return out.run(lambda: reverse(0, steps))
+
+
+def baseline_cost(strategy: str, steps: int) -> int:
+    """Forward count of a baseline's plan, in closed form (no actions built)."""
+    if strategy == "bptt":
+        return steps
+    if strategy == "recompute":
+        return steps * (steps + 1) // 2
+    if strategy == "chen":
+        length = chen_segment_length(steps)
+        last = steps - (steps - 1) // length * length
+        return 2 * steps - last
+    return _chen_recursive_cost(steps)
+
+
+def baseline_peak(strategy: str, steps: int, hidden: int, internal: int) -> int:
+    """Peak of a baseline's plan in memory units (``hidden``/``internal`` per state)."""
+    if strategy == "bptt":
+        return hidden + internal * (steps - 1)
+    if strategy == "recompute":
+        return hidden
+    if strategy == "chen":
+        length = chen_segment_length(steps)
+        segments = -(-steps // length)
+        last = steps - (segments - 1) * length
+        # reversing the last segment (every start held), or the one before (one start freed)
+        peak = segments * hidden + (last - 1) * internal
+        if segments >= 2:
+            peak = max(peak, (segments - 1) * hidden + (length - 1) * internal)
+        return peak
+    return hidden + hidden * _chen_recursive_depth(steps)
+
+
+@cache
+def _chen_recursive_cost(n: int) -> int:
+    """Forwards of ``chen_recursive_actions``: run to the midpoint, then both halves."""
+    if n <= 1:
+        return n
+    half = (n + 1) // 2
+    return half + _chen_recursive_cost(n - half) + _chen_recursive_cost(half)
+
+
+@cache
+def _chen_recursive_depth(n: int) -> int:
+    """Midpoints held at once while ``n`` steps are reversed (the start not counted)."""
+    if n <= 1:
+        return 0
+    half = (n + 1) // 2
+    return max(1 + _chen_recursive_depth(n - half), _chen_recursive_depth(half))
 
 
 BASELINES = {

@@ -45,9 +45,11 @@ from __future__ import annotations
 import numpy as np
 
 from mini_bptt.planning.dp_tables import Progress, Run, Same, Single, Split, TableSpec
+from mini_bptt.planning.limits import DPSize, dp_size
 
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
 DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
+MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
 
 
 def table_dtype(steps: int):
@@ -154,17 +156,35 @@ class BreakpointTables:
         """Fill rows up to ``steps`` for budgets 0..``width`` units."""
         if steps <= self.steps and width <= self.width:
             return
-        if width > self.width or steps >= self.capacity or table_dtype(steps) != self.dtype:
-            # refill at twice the size in the dimension that grows
-            rows = self.capacity if steps < self.capacity else max(steps + 1, 2 * self.capacity)
-            wide = self.width if width <= self.width else max(width, 2 * self.width)
-            self._allocate(rows, wide)
+        target = self.allocation(steps, width)
+        if target is not None:
+            self._allocate(*target)
         for t in range(self.steps + 1, steps + 1):
             self._fill_row(t)
             self.steps = t
             if progress is not None and (t % 64 == 0 or t == steps):
                 progress(t, steps)
         self._index_breakpoints()
+
+    def allocation(self, steps: int, width: int) -> tuple[int, int] | None:
+        """(rows, width) that ``ensure(steps, width)`` would refill the tables at, or None
+        when the tables it has are large enough. Each dimension that grows at least
+        doubles, so a sequence of growing requests costs at most twice the last."""
+        if width <= self.width and steps < self.capacity and table_dtype(steps) == self.dtype:
+            return None
+        rows = self.capacity if steps < self.capacity else max(steps + 1, 2 * self.capacity)
+        wide = self.width if width <= self.width else max(width, 2 * self.width)
+        # a row costs a fixed ~0.1 ms besides its entries, so small tables start wide
+        # enough to serve a sweep over budgets without refilling (up to a million entries)
+        return rows, max(wide, min(MINIMUM_WIDTH, 2**20 // rows))
+
+    def size(self, steps: int, width: int, alpha: float) -> DPSize:
+        """What ``ensure(steps, width)`` would take from here (nothing if filled already)."""
+        if steps <= self.steps and width <= self.width:
+            return DPSize(0, 0.0)
+        splits = sum(isinstance(o, Split) for spec in self.specs for o in spec.options)
+        rows, wide = self.allocation(steps, width) or (self.capacity, self.width)
+        return dp_size(len(self.specs), splits, rows - 1, self.off + wide + 1, alpha)
 
     def value(self, name: str, t: int, units: int) -> int:
         """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= ``inf`` if infeasible."""

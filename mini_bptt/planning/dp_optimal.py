@@ -1,5 +1,5 @@
-"""The ``optimal`` model (SPEC 3.3): the true minimum number of forward
-evaluations under the rules of SPEC 3.1, for HSM, ISM and MSM.
+"""The ``optimal`` model (docs/model.md, *model="optimal"*): the true minimum number of
+forward evaluations under the action rules, for HSM, ISM and MSM.
 
 Three kinds of sub-problem "reverse ``t`` steps after position ``a`` with ``M``
 units free" differ only in how the start state h[a] is available:

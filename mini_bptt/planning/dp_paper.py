@@ -1,4 +1,4 @@
-"""The paper's recursions (SPEC section 2, model = "paper"): BPTT-HSM, BPTT-ISM, BPTT-MSM.
+"""The paper's recursions (docs/model.md, *model="paper"*): BPTT-HSM, BPTT-ISM, BPTT-MSM.
 
 Memory is in integer units (a hidden state ``H`` units, an internal state ``A``
 units); ``C[t, M]`` is the paper's ``C(t, m)`` with the start state held in one

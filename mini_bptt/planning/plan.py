@@ -1,19 +1,19 @@
-"""The public planner: ``plan`` and ``cost`` (SPEC section 5) and the ``Plan`` value."""
+"""The public planner: ``plan`` and ``cost`` and the ``Plan`` value."""
 
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mini_bptt.cells import _checks
+from mini_bptt.planning import limits
 from mini_bptt.planning.actions import OPS, Action
-from mini_bptt.planning.baselines import BASELINES
-from mini_bptt.planning.dp_optimal import optimal_actions, optimal_cost
-from mini_bptt.planning.dp_paper import paper_actions, paper_cost
+from mini_bptt.planning.baselines import BASELINES, baseline_cost, baseline_peak
+from mini_bptt.planning.dp_optimal import optimal_actions, optimal_cost, optimal_tables
+from mini_bptt.planning.dp_paper import paper_actions, paper_cost, paper_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import Units, units_for
@@ -34,19 +34,36 @@ class InfeasibleMemoryError(ValueError):
 class Plan:
     """A plan: the actions realising a strategy for (steps, memory, alpha), and its exact counts.
 
-    ``forward_count`` and ``peak_memory`` (hidden-state units) come from replaying
-    ``actions`` under SPEC 3.1.
+    Building one replays ``actions`` under the rules of docs/model.md within ``memory``
+    (units or "N%"): an invalid plan raises ``PlanError`` naming the first broken rule,
+    and ``forward_count`` and ``peak_memory`` (hidden-state units) are what the actions
+    give, never copied by hand. ``strategy`` and ``model`` are labels (any text for a
+    plan from elsewhere).
     """
 
     steps: int
-    memory: int | float
+    memory: int | float | str
     alpha: int | float
     internal_has_output: bool
     strategy: str
     model: str
     actions: tuple[Action, ...]
-    forward_count: int
-    peak_memory: int | float
+    forward_count: int = field(init=False)
+    peak_memory: int | float = field(init=False)
+
+    def __post_init__(self) -> None:
+        actions = tuple(parse_actions(self.actions))
+        steps = _checks.positive_int("steps", self.steps)
+        units = units_for(self.alpha)
+        budget = parse_memory(self.memory, steps, units)
+        replay = run_replay(actions, steps, units, budget, self.internal_has_output)
+        for name, value in (
+            ("steps", steps),
+            ("actions", actions),
+            ("forward_count", replay.forward_count),
+            ("peak_memory", units.to_memory(replay.peak)),
+        ):
+            object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict:
         return {
@@ -74,26 +91,14 @@ class Plan:
         missing = [k for k in cls.__dataclass_fields__ if k not in data]
         if missing:
             raise ValueError(f"plan JSON lacks the fields {', '.join(missing)}")
-        actions = tuple(parse_actions(data["actions"]))
-        steps = _checks.positive_int("steps", data["steps"])
-        units = units_for(data["alpha"])
-        replay = run_replay(
-            actions,
-            steps,
-            units,
-            parse_memory(data["memory"], steps, units),
-            data["internal_has_output"],
-        )
         plan = cls(
-            steps=steps,
+            steps=data["steps"],
             memory=data["memory"],
             alpha=data["alpha"],
-            internal_has_output=bool(data["internal_has_output"]),
+            internal_has_output=data["internal_has_output"],
             strategy=str(data["strategy"]),
             model=str(data["model"]),
-            actions=actions,
-            forward_count=replay.forward_count,
-            peak_memory=units.to_memory(replay.peak),
+            actions=data["actions"],
         )
         for key in ("forward_count", "peak_memory"):
             if data[key] != getattr(plan, key):
@@ -141,15 +146,20 @@ def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
             percent = Fraction(text[:-1])
         except (ValueError, ZeroDivisionError):
             raise ValueError(
-                f"memory must be a number of units or a percentage like '5%', got {memory!r}"
+                "memory must be a number of units or a percentage like '5%', "
+                f"got {_checks.shown(memory)}"
             ) from None
         if percent <= 0:
-            raise ValueError(f"memory percentage must be > 0, got {memory!r}")
+            raise ValueError(f"memory percentage must be > 0, got {_checks.shown(memory)}")
         return percent / 100 * bptt_peak(steps, units)
     if isinstance(memory, bool) or not isinstance(memory, numbers.Real):
-        raise TypeError(f"memory must be a number of units or a string like '5%', got {memory!r}")
-    if not math.isfinite(float(memory)) or memory < 0:
-        raise ValueError(f"memory must be a finite number of units >= 0, got {memory!r}")
+        raise TypeError(
+            f"memory must be a number of units or a string like '5%', got {_checks.shown(memory)}"
+        )
+    if not _checks.is_finite(memory) or memory < 0:
+        raise ValueError(
+            f"memory must be a finite number of units >= 0, got {_checks.shown(memory)}"
+        )
     return Fraction(memory)
 
 
@@ -159,7 +169,7 @@ def bptt_peak(steps: int, units: Units) -> Fraction:
 
 
 def run_replay(actions, steps: int, units: Units, memory: Fraction | None, internal_has_output):
-    """Replay ``actions`` under SPEC 3.1 (raise PlanError at the first broken rule)."""
+    """Replay ``actions`` under the rules of docs/model.md (PlanError at the first broken one)."""
     if not isinstance(internal_has_output, bool):
         raise TypeError(f"internal_has_output must be True or False, got {internal_has_output!r}")
     budget = None if memory is None else units.to_units(memory)
@@ -187,22 +197,58 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
             "internal_has_output=True (use model='optimal')"
         )
     budget = parse_memory(memory, steps, units)
-    baseline = None
     if strategy in DP_STRATEGIES:
         smallest = units.hidden  # h[0] is saved from the start
     else:  # a fixed shape: feasible exactly when its own peak fits
-        actions = BASELINES[strategy](steps)
-        baseline = (actions, run_replay(actions, steps, units, None, internal_has_output))
-        smallest = baseline[1].peak
+        smallest = baseline_peak(strategy, steps, units.hidden, units.internal)
     if units.to_units(budget) < smallest:
         raise InfeasibleMemoryError(
-            f"memory {memory!r} is below the smallest feasible for strategy {strategy!r} "
-            f"with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
+            f"memory {_checks.shown(memory)} is below the smallest feasible for strategy "
+            f"{strategy!r} with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
         )
     # Budgets beyond standard BPTT's peak cannot lower the cost below T (proved by the
     # search tests): cap the DP width there, which is exact, so tables stay small.
     dp_units = min(units.to_units(budget), units.to_units(bptt_peak(steps, units)))
-    return steps, units, dp_units, baseline
+    return steps, units, dp_units
+
+
+def _tables(strategy: str, model: str, units: Units, internal_has_output: bool):
+    """The shared DP tables that ``strategy`` (ism or msm) and ``model`` read."""
+    if model == "paper":
+        return paper_tables(strategy, units)
+    return optimal_tables(strategy, units, internal_has_output)
+
+
+def _why_not(strategy, model, units, internal_has_output, steps, budget, seconds) -> str:
+    """Why the DP for this request does not fit the resource limits, or ""."""
+    if strategy not in ("ism", "msm"):
+        return ""
+    tables = _tables(strategy, model, units, internal_has_output)
+    return limits.fits(tables.size(steps, budget, float(units.alpha)), seconds)
+
+
+def _require_tables(strategy, model, units, internal_has_output, steps, budget) -> None:
+    reason = _why_not(
+        strategy, model, units, internal_has_output, steps, budget, limits.current().seconds
+    )
+    if reason:
+        raise limits.ResourceLimitError(
+            f"{strategy} with steps={_checks.shown(steps)} and "
+            f"{_checks.shown(budget // units.hidden)} units: {reason}; "
+            "use strategy='hsm' (closed form, no table), a smaller budget or fewer steps, "
+            "or raise the limit with mini_bptt.resource_limits()"
+        )
+
+
+def _count(strategy, model, units, internal_has_output, steps, budget, progress) -> int:
+    """Forward count of the request (after ``_validate`` and, for a DP, ``_require_tables``)."""
+    if strategy not in DP_STRATEGIES:
+        return baseline_cost(strategy, steps)
+    if strategy == "hsm":
+        return hsm_cost(steps, budget // units.hidden)
+    if model == "paper":
+        return paper_cost(strategy, steps, budget, units, progress)
+    return optimal_cost(strategy, steps, budget, units, internal_has_output, progress)
 
 
 def plan(
@@ -219,18 +265,18 @@ def plan(
 
     ``progress(done, total)`` is called while long DP tables are filled.
     """
-    steps, units, budget, baseline = _validate(
-        steps, memory, alpha, strategy, model, internal_has_output
-    )
-    if baseline is not None:
-        actions = baseline[0]
+    steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
+    request = (strategy, model, units, internal_has_output, steps, budget)
+    _require_tables(*request)
+    forward_count = _count(*request, progress)
+    what = f"the {strategy} plan for steps={_checks.shown(steps)}"
+    limits.require_actions(forward_count + steps, what)
+    if strategy not in DP_STRATEGIES:
+        actions = BASELINES[strategy](steps)
     elif model == "paper" or strategy == "hsm":
         actions = paper_actions(strategy, steps, budget, units, progress)
     else:
         actions = optimal_actions(strategy, steps, budget, units, internal_has_output, progress)
-    replay = run_replay(
-        actions, steps, units, parse_memory(memory, steps, units), internal_has_output
-    )
     return Plan(
         steps=steps,
         memory=memory if isinstance(memory, str) else _plain_number(memory),
@@ -239,8 +285,6 @@ def plan(
         strategy=strategy,
         model=model,
         actions=tuple(actions),
-        forward_count=replay.forward_count,
-        peak_memory=units.to_memory(replay.peak),
     )
 
 
@@ -256,18 +300,29 @@ def cost(
 ) -> int:
     """Forward evaluations of ``plan(...)`` with the same arguments, without building actions.
 
-    HSM is O(1) (closed form); ISM/MSM read cached DP tables.
+    HSM and the baselines are closed forms; ISM/MSM read cached DP tables.
     """
-    steps, units, budget, baseline = _validate(
-        steps, memory, alpha, strategy, model, internal_has_output
-    )
-    if baseline is not None:
-        return baseline[1].forward_count
-    if strategy == "hsm":
-        return hsm_cost(steps, budget // units.hidden)
-    if model == "paper":
-        return paper_cost(strategy, steps, budget, units, progress)
-    return optimal_cost(strategy, steps, budget, units, internal_has_output, progress)
+    steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
+    request = (strategy, model, units, internal_has_output, steps, budget)
+    _require_tables(*request)
+    return _count(*request, progress)
+
+
+def cost_within(
+    seconds: float,
+    steps: int,
+    memory: int | float | str,
+    *,
+    alpha: int | float = 1.0,
+    strategy: str = "msm",
+    internal_has_output: bool = True,
+) -> tuple[int | None, str]:
+    """``(cost(...), "")`` of the optimal model when its DP fits the memory limit and an
+    estimated ``seconds``, else ``(None, why not)``. Never fills a table past those."""
+    steps, units, budget = _validate(steps, memory, alpha, strategy, "optimal", internal_has_output)
+    request = (strategy, "optimal", units, internal_has_output, steps, budget)
+    reason = _why_not(*request, seconds)
+    return (None, reason) if reason else (_count(*request, None), "")
 
 
 def _plain_number(value):

@@ -1,6 +1,9 @@
-"""The one replay of SPEC 3.1. The planner (forward_count, peak_memory), the
-checker and the executor all run actions through ``Replay.apply``, so the rules
-are written once and they cannot disagree."""
+"""The one replay of the action rules (docs/model.md, *Actions*).
+
+The planner (forward_count, peak_memory), the checker and the executor all run
+actions through ``Replay.apply``, so the rules are written once and they cannot
+disagree. Each ``_op`` method below is one row of that table.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ _HIDDEN_OPS = frozenset((SAVE_HIDDEN, RESTORE_HIDDEN, FREE_HIDDEN))  # steps 0..
 
 
 class PlanError(ValueError):
-    """A plan broke a rule of SPEC 3.1 at action ``index``."""
+    """A plan broke a rule of docs/model.md (*Actions*) at action ``index``."""
 
     def __init__(self, index: int, op: object, step: object, rule: str) -> None:
         self.index, self.op, self.step, self.rule = index, op, step, rule

@@ -8,7 +8,10 @@ import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mini_bptt.cells._checks import is_finite, shown
+
 MAX_DENOMINATOR = 1000
+MAX_ALPHA = 10**6  # an internal state a million times a hidden state: beyond any real cell
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,8 @@ class Units:
         """
         scaled = memory * self.hidden
         nearest = round(scaled)
-        return nearest if abs(scaled - nearest) <= 1e-9 * max(1, nearest) else math.floor(scaled)
+        close = abs(scaled - nearest) <= Fraction(max(1, nearest), 10**9)  # exact, any size
+        return nearest if close else math.floor(scaled)
 
     def to_memory(self, units: int) -> int | float:
         """Units back to hidden-state units: an int when whole, else a float."""
@@ -39,15 +43,16 @@ class Units:
 
 
 def units_for(alpha: object) -> Units:
-    """Units for an ``alpha >= 1`` given as int, float or Fraction with denominator <= 1000."""
+    """Units for ``1 <= alpha <= 10**6`` given as int, float or Fraction, denominator <= 1000."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a real number >= 1, got {alpha!r}")
-    if not math.isfinite(float(alpha)) or alpha < 1:
-        raise ValueError(f"alpha must be a finite number >= 1, got {alpha!r}")
+        raise TypeError(f"alpha must be a real number >= 1, got {shown(alpha)}")
+    if not is_finite(alpha) or not 1 <= alpha <= MAX_ALPHA:
+        raise ValueError(f"alpha must be a number from 1 to {MAX_ALPHA:.0e}, got {shown(alpha)}")
     exact = Fraction(alpha)
     frac = exact.limit_denominator(MAX_DENOMINATOR)
-    if abs(float(frac) - float(alpha)) > 1e-12 * float(alpha):
+    if abs(frac - exact) > exact / 10**12:
         raise ValueError(
-            f"alpha must be a ratio p/q with q <= {MAX_DENOMINATOR} (e.g. 4.5, 7/3), got {alpha!r}"
+            f"alpha must be a ratio p/q with q <= {MAX_DENOMINATOR} (e.g. 4.5, 7/3), "
+            f"got {shown(alpha)}"
         )
     return Units(hidden=frac.denominator, internal=frac.numerator)

@@ -49,8 +49,6 @@ def test_converted_plans_give_bitwise_equal_gradients(convert, cell_name):
                 strategy="checkpoint-schedules",
                 model="external",
                 actions=tuple(convert(steps, snapshots)),
-                forward_count=0,
-                peak_memory=0,
             )
             result = mb.execute(plan, cell, xs, h0, head)
             assert np.array_equal(result.dh0, reference.dh0), (steps, snapshots)

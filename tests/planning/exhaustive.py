@@ -1,6 +1,6 @@
 """Ground truth for the planner: the cheapest valid plan by exhaustive search.
 
-A Dijkstra search over every state of SPEC 3.1 (next step to reverse, cursor,
+A Dijkstra search over every state of the rules in docs/model.md (next step to reverse, cursor,
 core, saved hidden and internal states), taking every action the rules allow;
 the cost of an edge is 1 for ``forward`` and 0 otherwise. It shares no code
 with the planner. The only reduction is one that provably changes no cost:

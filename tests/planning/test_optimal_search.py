@@ -1,4 +1,4 @@
-"""The optimal model equals an exhaustive search over all valid plans (SPEC 3.3)."""
+"""The optimal model equals an exhaustive search over all valid plans (docs/model.md)."""
 
 from __future__ import annotations
 

@@ -141,3 +141,31 @@ def test_module_entry_point_and_version():
 def test_table_checks_every_value_before_writing(capsys, argv):
     code, out, err = run(capsys, "table", *argv)
     assert code == 2 and out == "" and err.count("\n") == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_after_a_second_with_an_eta(monkeypatch):
+    from mini_bptt import cli
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    clock = iter([0.0, 0.5, 2.0, 4.0])  # start, then the time at each report
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    report = cli._progress_printer()
+    report(100, 1000)  # half a second in: quiet
+    assert terminal.getvalue() == ""
+    report(500, 1000)  # 2 s for a quarter of the work (it grows like done**2): 6 s left
+    assert "DP table: 500/1000 steps, 2 s, about 6 s left" in terminal.getvalue()
+    report(1000, 1000)
+    assert terminal.getvalue().endswith("1000/1000 steps, 4 s   \n")
+
+
+def test_no_progress_when_stderr_is_not_a_terminal(monkeypatch):
+    from mini_bptt import cli
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert cli._progress_printer() is None

@@ -1,0 +1,123 @@
+"""Compare another implementation's gradients with ours when they cannot be bitwise equal.
+
+Checkpointed and full BPTT in mini_bptt agree bit for bit (same arithmetic). Another
+framework (PyTorch, JAX, float32) does other arithmetic: ``compare_gradients`` reports
+the largest absolute and relative error per parameter and for ``dh0`` and judges them
+against a tolerance suited to the lowest precision among the arrays given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from mini_bptt.cells.base import Cell
+from mini_bptt.cells.result import Result
+
+# largest relative error accepted, by the precision of the other implementation's arrays:
+# about 1e4 roundings of float64, and a few hundred of float32/float16 through T steps
+TOLERANCES = {"float64": 1e-9, "float32": 1e-3, "float16": 5e-2}
+
+
+@dataclass(frozen=True)
+class ArrayError:
+    """One array: largest ``|ours - theirs|`` and that over ``max |ours|``."""
+
+    name: str
+    max_abs_error: float
+    max_rel_error: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class GradientComparison:
+    """Errors per array, the precision judged (``dtype``) and its ``tolerance``."""
+
+    dtype: str
+    tolerance: float
+    arrays: tuple[ArrayError, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(a.ok for a in self.arrays)
+
+    def report(self) -> str:
+        """A table, one line per array, and the verdict."""
+        lines = [f"{'array':<12} {'max abs error':>14} {'max rel error':>14}  within"]
+        for a in self.arrays:
+            verdict = "yes" if a.ok else "NO"
+            lines.append(
+                f"{a.name:<12} {a.max_abs_error:>14.3e} {a.max_rel_error:>14.3e}  {verdict}"
+            )
+        summary = "agree" if self.ok else "DISAGREE"
+        lines.append(f"{summary}: {self.dtype} tolerance {self.tolerance:g} (relative)")
+        return "\n".join(lines)
+
+
+def compare_gradients(
+    result: Result,
+    other: Mapping[str, object],
+    *,
+    cell: Cell | None = None,
+    tolerance: float | None = None,
+) -> GradientComparison:
+    """Judge ``other`` (name -> array of any float dtype) against our ``result``.
+
+    Names: ours (``result.grads`` keys and ``dh0``), or with ``cell`` given PyTorch's
+    (``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``: both biases are compared
+    with our ``b``). For an LSTM, ``dh0`` has the state's shape ``[dh | dc]``, or give
+    ``dh0`` and ``dc0`` of shape (batch, hidden) each. ``tolerance`` defaults to
+    ``TOLERANCES`` of the lowest precision given. Raises ``ValueError`` naming a missing,
+    unknown or misshapen array, ``TypeError`` for an array that is not floating point.
+    """
+    ours = {**result.grads, "dh0": result.dh0}
+    theirs = _our_names(dict(other), cell, ours)
+    unknown = sorted(set(theirs) - set(ours))
+    missing = sorted(set(ours) - set(theirs))
+    if unknown or missing:
+        raise ValueError(
+            f"gradients must be named {', '.join(sorted(ours))}"
+            + (" (or PyTorch's names, with cell=...)" if cell is None else "")
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    arrays = {}
+    for name in sorted(theirs):
+        for label, value in theirs[name]:
+            array = np.asarray(value)
+            if not np.issubdtype(array.dtype, np.floating):
+                raise TypeError(f"gradient {label} must be floating point, got {array.dtype}")
+            if array.shape != ours[name].shape:
+                raise ValueError(
+                    f"gradient {label} has shape {array.shape}, ours {ours[name].shape}"
+                )
+            arrays[label] = (ours[name], array)
+    dtype = min((a.dtype for _, a in arrays.values()), key=lambda d: np.finfo(d).bits).name
+    if tolerance is None:
+        tolerance = TOLERANCES.get(dtype, float(np.finfo(dtype).eps) ** 0.5)
+    errors = []
+    for label, (mine, array) in arrays.items():
+        difference = float(np.max(np.abs(mine - array.astype(np.float64)), initial=0.0))
+        scale = float(np.max(np.abs(mine), initial=0.0))
+        relative = difference / scale if scale > 0 else difference
+        errors.append(ArrayError(label, difference, relative, relative <= tolerance))
+    return GradientComparison(dtype, tolerance, tuple(errors))
+
+
+def _our_names(other: dict, cell: Cell | None, ours: dict) -> dict[str, list[tuple[str, object]]]:
+    """Their arrays under our names: name -> [(their label, array), ...]."""
+    if "dc0" in other and "dh0" in other:
+        dh, dc = np.asarray(other.pop("dh0")), np.asarray(other.pop("dc0"))
+        if dh.shape != dc.shape:
+            raise ValueError(f"dh0 and dc0 must have one shape, got {dh.shape} and {dc.shape}")
+        other["dh0"] = np.concatenate([dh, dc], axis=-1)
+    torch_names = {}
+    if cell is not None:
+        torch_names = {cell.torch_name(name): name for name in ours if name != "dh0"}
+        torch_names["bias_hh"] = "b"
+    renamed: dict[str, list[tuple[str, object]]] = {}
+    for label, value in other.items():
+        renamed.setdefault(torch_names.get(label, label), []).append((label, value))
+    return renamed

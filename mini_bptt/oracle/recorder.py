@@ -1,0 +1,129 @@
+"""Record a trace from inside your own loop (PyTorch, JAX, anything), checked as it goes.
+
+    with mb.Recorder(steps=T, memory="5%", alpha=4.5) as trace:
+        ...
+        trace.forward(i)          # one call per op, where your code does the same
+        trace.save_internal(i)
+        ...
+    print(trace.result())         # the same CheckResult as mb.check
+    trace.write("trace.json")     # for `mini-bptt check trace.json`
+
+Each call runs the one replay of the rules (docs/model.md, *Actions*) at once, so the
+first broken rule raises ``PlanError`` in your loop, naming the action index, the op
+and the rule. Leaving the ``with`` block normally also requires every step reversed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mini_bptt.cells import _checks
+from mini_bptt.oracle.check import CheckResult, check
+from mini_bptt.planning.actions import (
+    BACKWARD,
+    FORWARD,
+    FREE_HIDDEN,
+    FREE_INTERNAL,
+    RESTORE_HIDDEN,
+    RESTORE_INTERNAL,
+    SAVE_HIDDEN,
+    SAVE_INTERNAL,
+    Action,
+)
+from mini_bptt.planning.plan import FORMAT, parse_memory
+from mini_bptt.planning.replay import Replay
+from mini_bptt.planning.units import units_for
+
+
+class Recorder:
+    """A trace being recorded for ``steps`` steps within ``memory`` (units or "N%")."""
+
+    def __init__(
+        self,
+        steps: int,
+        memory: int | float | str,
+        *,
+        alpha: int | float = 1.0,
+        internal_has_output: bool = True,
+    ) -> None:
+        self.steps = _checks.positive_int("steps", steps)
+        units = units_for(alpha)
+        budget = units.to_units(parse_memory(memory, self.steps, units))
+        if not isinstance(internal_has_output, bool):
+            raise TypeError(
+                f"internal_has_output must be True or False, got {internal_has_output!r}"
+            )
+        self.memory, self.alpha, self.internal_has_output = memory, alpha, internal_has_output
+        self.actions: list[Action] = []
+        self._replay = Replay(self.steps, units, budget, internal_has_output)
+
+    # one method per op: each checks its rule now and raises PlanError if it is broken
+
+    def forward(self, step: int) -> None:
+        self._take(FORWARD, step)
+
+    def save_hidden(self, step: int) -> None:
+        self._take(SAVE_HIDDEN, step)
+
+    def save_internal(self, step: int) -> None:
+        self._take(SAVE_INTERNAL, step)
+
+    def restore_hidden(self, step: int) -> None:
+        self._take(RESTORE_HIDDEN, step)
+
+    def restore_internal(self, step: int) -> None:
+        self._take(RESTORE_INTERNAL, step)
+
+    def free_hidden(self, step: int) -> None:
+        self._take(FREE_HIDDEN, step)
+
+    def free_internal(self, step: int) -> None:
+        self._take(FREE_INTERNAL, step)
+
+    def backward(self, step: int) -> None:
+        self._take(BACKWARD, step)
+
+    def _take(self, op: str, step: int) -> None:
+        self._replay.apply(len(self.actions), op, step)
+        self.actions.append(Action(op, step))
+
+    # the verdict and the file
+
+    def finish(self) -> CheckResult:
+        """Require every step reversed (``PlanError`` otherwise); return the verdict."""
+        self._replay.finish(len(self.actions))
+        return self.result()
+
+    def result(self) -> CheckResult:
+        """The verdict on the actions so far: ``mb.check`` of them."""
+        return check(
+            self.actions,
+            steps=self.steps,
+            memory=self.memory,
+            alpha=self.alpha,
+            internal_has_output=self.internal_has_output,
+        )
+
+    def to_json(self) -> str:
+        """The trace in the plan/trace JSON format (docs/model.md)."""
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "steps": self.steps,
+                "memory": self.memory,
+                "alpha": self.alpha,
+                "internal_has_output": self.internal_has_output,
+                "actions": [a.to_dict() for a in self.actions],
+            }
+        )
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is None:  # a clean exit must have reversed every step
+            self._replay.finish(len(self.actions))

@@ -1,0 +1,180 @@
+"""Resource limits: every request is sized before anything is allocated.
+
+``plan``, ``cost``, ``check`` and the CLI ask here first. A DP table, an action
+list or an estimated running time past the limits raises ``ResourceLimitError``
+(a ``ValueError``) that says what the request would need and what to do instead;
+nothing is clamped and nothing is half-computed.
+
+Defaults: tables up to half of the memory the machine has available, an
+estimated DP time up to 10 minutes, 10^8 actions, and 10 s for the optional
+optimum that ``check`` reports. Change them for a block of code with
+``resource_limits(table_bytes=..., seconds=..., actions=..., check_seconds=...)``,
+or for a process with the environment variables ``MINI_BPTT_TABLE_BYTES``,
+``MINI_BPTT_SECONDS``, ``MINI_BPTT_ACTIONS`` and ``MINI_BPTT_CHECK_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from mini_bptt.cells._checks import shown
+
+# Time model of the breakpoint DP, measured on a 2-core AMD EPYC VM (bench/bench_planner.py):
+# per split and row a fixed part, per split and entry a part, and the dense columns that
+# are searched in full. It is an estimate for refusing hour-long requests, not a promise.
+SECONDS_PER_SPLIT_ROW = 1.2e-4
+SECONDS_PER_SPLIT_ENTRY = 1.5e-7
+SECONDS_PER_DENSE_ENTRY = 2e-9
+
+
+class ResourceLimitError(ValueError):
+    """A request would need more memory, time or actions than the limits allow."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``table_bytes``: DP tables; ``seconds``: estimated DP time for ``plan``/``cost``;
+    ``actions``: length of a plan's action list; ``check_seconds``: estimated DP time
+    ``check`` may spend on the optional optimum (it reports none beyond)."""
+
+    table_bytes: int
+    seconds: float
+    actions: int
+    check_seconds: float
+
+
+def available_memory() -> int:
+    """Bytes the machine has available now (``MemAvailable``), or 8 GiB if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 8 * 2**30
+
+
+def _from_environment(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise ValueError(f"environment variable {name} must be a positive number, got {text!r}")
+    return value
+
+
+def default_limits() -> Limits:
+    return Limits(
+        table_bytes=int(_from_environment("MINI_BPTT_TABLE_BYTES", available_memory() // 2)),
+        seconds=_from_environment("MINI_BPTT_SECONDS", 600.0),
+        actions=int(_from_environment("MINI_BPTT_ACTIONS", 10**8)),
+        check_seconds=_from_environment("MINI_BPTT_CHECK_SECONDS", 10.0),
+    )
+
+
+_active: list[Limits] = []
+
+
+def current() -> Limits:
+    """The limits in force: the innermost ``resource_limits`` block, else the defaults."""
+    return _active[-1] if _active else default_limits()
+
+
+@contextlib.contextmanager
+def resource_limits(**changes: float) -> Iterator[Limits]:
+    """Change some limits (``table_bytes``, ``seconds``, ``actions``, ``check_seconds``)
+    inside a ``with`` block."""
+    for name, value in changes.items():
+        if name not in Limits.__dataclass_fields__:
+            accepted = ", ".join(Limits.__dataclass_fields__)
+            raise TypeError(f"resource_limits takes {accepted}; got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise ValueError(f"resource limit {name} must be a positive number, got {value!r}")
+    limits = replace(current(), **changes)
+    _active.append(limits)
+    try:
+        yield limits
+    finally:
+        _active.pop()
+
+
+@dataclass(frozen=True)
+class DPSize:
+    """What filling the DP tables for ``steps`` rows and ``width + 1`` budgets would take."""
+
+    table_bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        return f"about {_bytes(self.table_bytes)} of tables and {_duration(self.seconds)}"
+
+
+def dp_size(tables: int, splits: int, steps: int, columns: int, alpha: float) -> DPSize:
+    """Bytes (exact) and time (estimated) of ``tables`` tables of ``steps + 1`` rows and
+    ``columns`` columns with ``splits`` split options in all."""
+    itemsize = 4 if steps <= 20_000 else 8
+    table_bytes = tables * (steps + 1) * columns * itemsize
+    width = columns
+    if steps > 10**12 or width > 10**12:  # far past any limit; floats would overflow
+        return DPSize(table_bytes, math.inf)
+    dense_columns = tables * min(width + 1, max(1, math.ceil(20 / alpha)))
+    seconds = (
+        splits * steps * (SECONDS_PER_SPLIT_ROW + width * SECONDS_PER_SPLIT_ENTRY)
+        + dense_columns * steps * steps * SECONDS_PER_DENSE_ENTRY
+    )
+    return DPSize(table_bytes, seconds)
+
+
+def fits(size: DPSize, seconds: float, limits: Limits | None = None) -> str:
+    """Why ``size`` does not fit the limits (with ``seconds`` as the time limit), or ""."""
+    limits = limits or current()
+    if size.table_bytes > limits.table_bytes:
+        return (
+            f"its DP tables would need {_bytes(size.table_bytes)}, over the limit of "
+            f"{_bytes(limits.table_bytes)}"
+        )
+    if size.seconds > seconds:
+        return (
+            f"its DP would take {_duration(size.seconds)}, over the limit of {_duration(seconds)}"
+        )
+    return ""
+
+
+def require_actions(count: int, what: str) -> None:
+    """Refuse to build an action list of ``count`` actions past the limit."""
+    limit = current().actions
+    if count > limit:
+        raise ResourceLimitError(
+            f"{what} would have about {shown(count)} actions, over the limit of {shown(limit)}; "
+            "use cost() (or 'mini-bptt table') for its forward count, or fewer steps"
+        )
+
+
+def _bytes(count: int) -> str:
+    if count >= 2**60:
+        return f"{shown(count)} bytes"
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size:
+            return f"{count / size:.3g} {unit}"
+    return f"{count:.0f} bytes"
+
+
+def _duration(seconds: float) -> str:
+    if seconds == math.inf:
+        return "longer than anyone can wait"
+    if seconds >= 86400:
+        return f"{seconds / 86400:.3g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.3g} hours"
+    if seconds >= 60:
+        return f"{seconds / 60:.3g} minutes"
+    return f"{seconds:.2g} s"
