@@ -3,6 +3,7 @@ within memory, judged by an independent permissive numeric run (the witness)."""
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 
 import numpy as np
@@ -203,3 +204,22 @@ def test_from_json_refuses_tampered_counts():
         Plan.from_json(text)
     with pytest.raises(ValueError, match="format"):
         Plan.from_json('{"steps": 3}')
+
+
+@pytest.mark.parametrize(
+    "change, error, named",
+    [
+        (("peak_memory", 2), ValueError, "peak_memory"),
+        (("memory", 2), mb.PlanError, "over the budget of 2"),
+        (("alpha", 3), mb.PlanError, "over the budget"),
+        (("steps", 9), mb.PlanError, "the next step is 9"),
+        (("internal_has_output", "yes"), TypeError, "internal_has_output"),
+    ],
+)
+def test_from_json_refuses_a_plan_that_its_own_fields_contradict(change, error, named):
+    plan = mb.plan(8, 3, alpha=2)
+    assert plan.peak_memory == 3
+    data = json.loads(plan.to_json())
+    data[change[0]] = change[1]
+    with pytest.raises(error, match=named):
+        Plan.from_json(json.dumps(data))

@@ -182,16 +182,40 @@ def test_every_plan_is_valid_within_budget_and_costs_what_cost_says(
     assert plan.forward_count >= steps
 
 
-@pytest.mark.parametrize("steps", [1, 2, 5, 17, 100])
-def test_baseline_costs(steps):
+@pytest.mark.parametrize("steps", [1, 2, 5, 17, 99, 100, 101])
+def test_baseline_costs_and_peaks_are_exact(steps):
     assert mb.cost(steps, "100%", strategy="bptt") == steps
     assert mb.plan(steps, "100%", strategy="bptt").peak_memory == steps  # 1 + (T-1) at alpha 1
-    assert mb.cost(steps, 1, strategy="recompute") == steps * (steps + 1) // 2
+    recompute = mb.plan(steps, 1, strategy="recompute")
+    assert recompute.forward_count == steps * (steps + 1) // 2 and recompute.peak_memory == 1
+    # Chen: segments of ceil(sqrt T) steps, the last one not recomputed
+    length = math.ceil(math.sqrt(steps))
+    while (length - 1) ** 2 >= steps:  # guard against float rounding of sqrt
+        length -= 1
+    segments = -(-steps // length)
+    last = steps - (segments - 1) * length
     chen = mb.plan(steps, "100%", alpha=2, strategy="chen")
-    assert steps <= chen.forward_count <= 2 * steps
-    assert chen.peak_memory <= 2 * math.isqrt(steps) + 2 + 2 * math.isqrt(steps) + 2
-    recursive = mb.plan(steps, "100%", strategy="chen-recursive")
-    assert recursive.peak_memory <= math.ceil(math.log2(steps)) + 1
+    assert chen.forward_count == 2 * steps - last
+    expected_peak = segments + 2 * (last - 1)  # every start held while the last is reversed
+    if segments >= 2:
+        expected_peak = max(expected_peak, segments - 1 + 2 * (length - 1))
+    assert chen.peak_memory == expected_peak
+
+    # Chen's recursive variant against its recursion written here
+    def recursive(n):  # (forwards, midpoints held at once)
+        if n <= 1:
+            return n, 0
+        half = (n + 1) // 2
+        right, left = recursive(n - half), recursive(half)
+        return half + right[0] + left[0], max(1 + right[1], left[1])
+
+    forwards, depth = recursive(steps)
+    plan = mb.plan(steps, "100%", strategy="chen-recursive")
+    assert plan.forward_count == forwards and plan.peak_memory == 1 + depth
+
+
+def test_chen_at_100_steps():
+    assert mb.cost(100, "100%", strategy="chen") == 190  # ten segments of ten
 
 
 def test_percent_memory_is_relative_to_standard_bptt():
