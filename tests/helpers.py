@@ -41,3 +41,26 @@ def forward_loss(cell, xs, h0, head) -> float:
         state, _ = cell.forward(state, xs[t])
         total += head.loss_and_grads(t, cell.output(state))[0]
     return total
+
+
+def forged_plan(actions, steps, memory, alpha, internal_has_output=True):
+    """A Plan object holding ``actions`` as they are. ``Plan(...)`` refuses broken actions,
+    so this one is put together field by field, as code altering a plan after building
+    it would; the executor must still refuse it."""
+    from mini_bptt.planning.plan import Plan
+
+    plan = object.__new__(Plan)
+    fields = dict(
+        steps=steps,
+        memory=memory,
+        alpha=alpha,
+        internal_has_output=internal_has_output,
+        strategy="forged",
+        model="forged",
+        actions=tuple(mb.Action(op, s) for op, s in actions),
+        forward_count=0,
+        peak_memory=0,
+    )
+    for name, value in fields.items():
+        object.__setattr__(plan, name, value)
+    return plan

@@ -40,7 +40,7 @@ class Replay:
     """
 
     def __init__(
-        self, steps: int, units: Units, budget: int | None, internal_has_output: bool = True
+        self, steps: int, units: Units, budget: int | None, internal_has_output: bool
     ) -> None:
         self.steps, self.units, self.budget = steps, units, budget
         self.internal_has_output = internal_has_output

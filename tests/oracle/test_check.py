@@ -81,6 +81,17 @@ def computes_full_bptt(actions, cell, xs, h0, head, memory, alpha, internal_has_
 MUTATIONS = ("drop", "duplicate", "swap", "shift", "change_op")
 
 
+def mutation_lists(min_size: int = 0):
+    """Up to three (kind, index, shift, op) edits for ``mutate``."""
+    edit = st.tuples(
+        st.sampled_from(MUTATIONS),
+        st.integers(0, 10_000),
+        st.sampled_from([-1, 1]),
+        st.sampled_from(mb.OPS),
+    )
+    return st.lists(edit, min_size=min_size, max_size=3)
+
+
 def mutate(actions: list, kind: str, index: int, delta: int, op: str) -> list:
     actions = list(actions)
     if not actions:
@@ -106,16 +117,7 @@ def mutate(actions: list, kind: str, index: int, delta: int, op: str) -> list:
     strategy=st.sampled_from(["hsm", "ism", "msm", "chen", "chen-recursive", "bptt"]),
     internal_has_output=st.booleans(),
     extra=st.integers(0, 6),
-    mutations=st.lists(
-        st.tuples(
-            st.sampled_from(MUTATIONS),
-            st.integers(0, 10_000),
-            st.sampled_from([-1, 1]),
-            st.sampled_from(mb.OPS),
-        ),
-        min_size=0,
-        max_size=3,
-    ),
+    mutations=mutation_lists(),
 )
 def test_checker_accepts_exactly_what_computes_full_bptt(
     steps, strategy, internal_has_output, extra, mutations
@@ -160,6 +162,20 @@ def test_check_accepts_dicts_pairs_and_actions_and_reports_counts():
     assert slow.valid and slow.overhead > 1.0
 
 
+def test_alpha_defaults_to_one():
+    trace = [("forward", 1), ("save_internal", 1), ("forward", 2), ("backward", 2), ("backward", 1)]
+    verdict = mb.check(trace, steps=2, memory=2)
+    assert verdict.valid and verdict.peak_memory == 2
+
+
+def test_a_malformed_action_is_named_at_its_index():
+    verdict = mb.check([("forward", 1), ("backward",)], steps=1, memory=1)
+    assert verdict.errors == [
+        "action 1 (? ?): an action must be an Action, a dict with 'op' and 'step', "
+        "or an (op, step) pair; got ('backward',)"
+    ]
+
+
 def test_first_error_names_index_op_and_rule():
     verdict = mb.check([("forward", 1), ("forward", 3)], steps=3, memory=2)
     assert not verdict.valid
@@ -174,8 +190,12 @@ def test_first_error_names_index_op_and_rule():
 def test_check_rejects_bad_arguments():
     with pytest.raises(TypeError, match="actions"):
         mb.check("forward 1", steps=1, memory=1)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="^steps must be an integer >= 1, got 0$"):
         mb.check([], steps=0, memory=1)
+    with pytest.raises(TypeError, match="^internal_has_output must be True or False, got 1$"):
+        mb.check([], steps=1, memory=1, internal_has_output=1)
+    with pytest.raises(TypeError, match="^actions must be a sequence of actions, got int$"):
+        mb.check(3, steps=1, memory=1)
     with pytest.raises(ValueError, match="memory"):
         mb.check([], steps=3, memory=0.5)
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import mini_bptt as mb
 from mini_bptt.planning.plan import Plan, bptt_peak
 from mini_bptt.planning.units import units_for
-from tests.helpers import make_problem
+from tests.helpers import forged_plan, make_problem
 
 
 def assert_bitwise_equal(result: mb.Result, reference: mb.Result) -> None:
@@ -103,26 +103,6 @@ def test_plans_from_json_and_by_hand_run():
     assert_bitwise_equal(result, mb.full_bptt(cell, xs, h0, head))
 
 
-def _forged_plan(actions, steps=3, memory=2):
-    """A Plan object holding broken actions: ``Plan(...)`` itself refuses them, so this one
-    is put together field by field, as code that alters a plan after building it would."""
-    plan = object.__new__(Plan)
-    fields = dict(
-        steps=steps,
-        memory=memory,
-        alpha=2,
-        internal_has_output=True,
-        strategy="hand",
-        model="hand",
-        actions=tuple(mb.Action(op, s) for op, s in actions),
-        forward_count=0,
-        peak_memory=0,
-    )
-    for name, value in fields.items():
-        object.__setattr__(plan, name, value)
-    return plan
-
-
 @pytest.mark.parametrize(
     "actions, index, rule",
     [
@@ -142,7 +122,7 @@ def test_broken_plans_are_refused_before_any_arithmetic(actions, index, rule):
     forward = cell.forward
     cell.forward = lambda *a: calls.append(1) or forward(*a)
     with pytest.raises(mb.PlanError, match=rf"action {index} .*{rule}") as info:
-        mb.execute(_forged_plan(actions), cell, xs, h0, head)
+        mb.execute(forged_plan(actions, 3, 2, 2), cell, xs, h0, head)
     assert info.value.index == index
     assert len(calls) == sum(op == "forward" for op, _ in actions[:index])
 

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from tests.oracle.test_check import MUTATIONS, mutate
+from tests.oracle.test_check import mutate, mutation_lists
 
 ALPHAS = [1, 1.5, 7 / 3, 4.5]
 
@@ -65,16 +65,7 @@ def test_recording_a_valid_plan_gives_the_checkers_verdict(problem):
 @settings(max_examples=400, deadline=None)
 @given(
     problem=plans,
-    mutations=st.lists(
-        st.tuples(
-            st.sampled_from(MUTATIONS),
-            st.integers(0, 10_000),
-            st.sampled_from([-1, 1]),
-            st.sampled_from(mb.OPS),
-        ),
-        min_size=1,
-        max_size=3,
-    ),
+    mutations=mutation_lists(min_size=1),
 )
 @example(problem=(3, 0, 1, "hsm", True), mutations=[("drop", 0, 1, "forward")])
 def test_a_mutated_plan_is_rejected_at_the_same_index(problem, mutations):

@@ -18,245 +18,151 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.cli import main
-from mini_bptt.planning.plan import Plan
-from tests.helpers import make_problem
+from tests.helpers import forged_plan, make_problem
 from tests.oracle import validator
 
-F, SH, SI, RH, RI, XH, XI, B = (
-    "forward",
-    "save_hidden",
-    "save_internal",
-    "restore_hidden",
-    "restore_internal",
-    "free_hidden",
-    "free_internal",
-    "backward",
-)
+F, SH, SI, RH, RI, XH, XI, B = validator.OPS
 ALPHAS = [Fraction(1), Fraction(3, 2), Fraction(7, 3), Fraction(9, 2)]
 
 # name: (steps, memory, alpha, internal_has_output, valid, broken, index, error)
+# fmt: off
 RULES = {
     "forward needs the cursor at h[i-1]": (
-        2,
-        1,
-        1,
-        True,
+        2, 1, 1, True,
         [(F, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (F, 2), (B, 2), (F, 1), (B, 1)],
-        3,
-        "forward needs the cursor at h[0], it is at h[2]",
+        3, "forward needs the cursor at h[0], it is at h[2]",
     ),
     "save_hidden needs the cursor at h[i]": (
-        2,
-        2,
-        1,
-        True,
+        2, 2, 1, True,
         [(F, 1), (SH, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (F, 2), (SH, 1), (B, 2), (RH, 0), (F, 1), (B, 1)],
-        2,
-        "save_hidden needs the cursor at h[1], it is at h[2]",
+        2, "save_hidden needs the cursor at h[1], it is at h[2]",
     ),
     "save_hidden twice": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SH, 1), (F, 2), (B, 2), (RH, 1), (XH, 1), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (SH, 1), (SH, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
-        2,
-        "h[1] is already saved",
+        2, "h[1] is already saved",
     ),
     "save_hidden one unit over the budget at alpha 3/2": (
-        3,
-        3,
-        Fraction(3, 2),
-        True,
+        3, 3, Fraction(3, 2), True,
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RH, 0), (F, 1), (F, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (SH, 2), (F, 3), (B, 3), (B, 2), (B, 1)],
-        3,
-        "memory would reach 3.5 units, over the budget of 3",
+        3, "memory would reach 3.5 units, over the budget of 3",
     ),
     "save_internal needs s[i] in the core": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1), (XI, 1)],
         [(F, 1), (F, 2), (SI, 1), (B, 2), (B, 1), (XI, 1)],
-        2,
-        "save_internal needs s[1] in the core, the core holds s[2]",
+        2, "save_internal needs s[1] in the core, the core holds s[2]",
     ),
     "save_internal twice": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1), (XI, 1)],
         [(F, 1), (SI, 1), (SI, 1), (F, 2), (B, 2), (B, 1), (XI, 1)],
-        2,
-        "s[1] is already saved",
+        2, "s[1] is already saved",
     ),
     "save_internal one unit over the budget at alpha 7/3": (
-        3,
-        Fraction(16, 3),
-        Fraction(7, 3),
-        True,
+        3, Fraction(16, 3), Fraction(7, 3), True,
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RH, 0), (F, 1), (F, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (SI, 2), (F, 3), (B, 3), (B, 2), (B, 1)],
-        3,
-        "memory would reach 5.666666666666667 units, over the budget of 5.333333333333333",
+        3, "memory would reach 5.666666666666667 units, over the budget of 5.333333333333333",
     ),
     "restore_internal keeps the core; save_internal does not need the cursor": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (RI, 1), (SI, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (RI, 1), (SI, 1), (B, 2), (B, 1)],
-        4,
-        "save_internal needs s[1] in the core, the core holds s[2]",
+        4, "save_internal needs s[1] in the core, the core holds s[2]",
     ),
     "restore_hidden of a state never saved": (
-        2,
-        1,
-        1,
-        True,
+        2, 1, 1, True,
         [(F, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (F, 2), (B, 2), (RH, 1), (F, 1), (B, 1)],
-        3,
-        "h[1] is not saved",
+        3, "h[1] is not saved",
     ),
     "restore_hidden empties the core": (
-        2,
-        2,
-        1,
-        True,
+        2, 2, 1, True,
         [(F, 1), (SH, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (SH, 1), (F, 2), (RH, 1), (B, 2), (RH, 0), (F, 1), (B, 1)],
-        4,
-        "backward needs s[2] in the core or saved",
+        4, "backward needs s[2] in the core or saved",
     ),
     "restore_internal needs internal_has_output": (
-        3,
-        3,
-        1,
-        False,
+        3, 3, 1, False,
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RH, 0), (F, 1), (F, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RI, 1), (F, 2), (B, 2), (B, 1)],
-        5,
-        "restore_internal needs internal_has_output=True",
+        5, "restore_internal needs internal_has_output=True",
     ),
     "restore_internal of a state never saved": (
-        3,
-        3,
-        1,
-        True,
+        3, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RI, 1), (F, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (F, 3), (B, 3), (RI, 2), (F, 2), (B, 2), (B, 1)],
-        5,
-        "s[2] is not saved",
+        5, "s[2] is not saved",
     ),
     "free_hidden of a state never saved": (
-        1,
-        1,
-        1,
-        True,
+        1, 1, 1, True,
         [(F, 1), (XH, 0), (B, 1)],
         [(F, 1), (XH, 1), (B, 1)],
-        1,
-        "h[1] is not saved",
+        1, "h[1] is not saved",
     ),
     "free_internal of a state never saved": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1), (XI, 1)],
         [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1), (XI, 2)],
-        5,
-        "s[2] is not saved",
+        5, "s[2] is not saved",
     ),
     "backward in order T..1": (
-        2,
-        3,
-        1,
-        True,
+        2, 3, 1, True,
         [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1)],
         [(F, 1), (SI, 1), (F, 2), (B, 1), (B, 2)],
-        3,
-        "backward must reverse steps in order T..1; the next step is 2",
+        3, "backward must reverse steps in order T..1; the next step is 2",
     ),
     "backward needs s[i] in the core or saved": (
-        2,
-        1,
-        1,
-        True,
+        2, 1, 1, True,
         [(F, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (F, 2), (B, 2), (B, 1)],
-        3,
-        "backward needs s[1] in the core or saved",
+        3, "backward needs s[1] in the core or saved",
     ),
     "nothing reversed after the end (other actions may follow)": (
-        1,
-        1,
-        1,
-        True,
+        1, 1, 1, True,
         [(F, 1), (B, 1), (RH, 0), (F, 1)],
         [(F, 1), (B, 1), (B, 1)],
-        2,
-        "backward must reverse steps in order T..1; the next step is none",
+        2, "b"
+        "ackward must reverse steps in order T..1; the next step is none (all steps are reversed)",
     ),
     "every step reversed": (
-        2,
-        1,
-        1,
-        True,
+        2, 1, 1, True,
         [(F, 1), (F, 2), (B, 2), (RH, 0), (F, 1), (B, 1)],
         [(F, 1), (F, 2), (B, 2)],
-        3,
-        "plan ends before steps 1..1 are reversed",
+        3, "plan ends before steps 1..1 are reversed",
     ),
     "steps are integers in range": (
-        1,
-        1,
-        1,
-        True,
+        1, 1, 1, True,
         [(F, 1), (B, 1)],
         [(F, 1), (B, 2)],
-        1,
-        "step must be in [1, 1]",
+        1, "step must be in [1, 1]",
     ),
     "ops come from the eight": (
-        1,
-        1,
-        1,
-        True,
+        1, 1, 1, True,
         [(F, 1), (B, 1)],
         [(F, 1), ("jump", 1), (B, 1)],
-        1,
-        "unknown op",
+        1, "unknown op; accepted ops are forward, save_hidden, save_internal, "
+        "restore_hidden, restore_internal, free_hidden, free_internal, backward",
+    ),
+    "steps are integers": (
+        1, 1, 1, True,
+        [(F, 1), (B, 1)],
+        [(F, 1), (B, "1")],
+        1, "step must be an integer, got str",
+    ),
+    "save_internal needs a core": (
+        2, 3, 1, True,
+        [(F, 1), (SI, 1), (F, 2), (B, 2), (B, 1)],
+        [(SI, 1), (F, 1), (F, 2), (B, 2), (B, 1)],
+        0, "save_internal needs s[1] in the core, the core holds empty",
     ),
 }
-
-
-def _as_plan(steps, memory, alpha, output, actions):
-    """A Plan holding ``actions`` as they are: ``Plan(...)`` refuses broken ones, so the
-    broken twin is put together field by field, as code altering a plan would."""
-    plan = object.__new__(Plan)
-    fields = dict(
-        steps=steps,
-        memory=memory,
-        alpha=alpha,
-        internal_has_output=output,
-        strategy="rule",
-        model="rule",
-        actions=tuple(mb.Action(op, s) for op, s in actions),
-        forward_count=0,
-        peak_memory=0,
-    )
-    for name, value in fields.items():
-        object.__setattr__(plan, name, value)
-    return plan
+# fmt: on
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
@@ -265,8 +171,8 @@ def test_each_rule_breaks_alone_in_check_cli_and_execute(rule, tmp_path, capsys)
     kwargs = dict(steps=steps, memory=memory, alpha=alpha, internal_has_output=output)
     good, bad = mb.check(valid, **kwargs), mb.check(broken, **kwargs)
     assert good.valid, good.errors
-    assert not bad.valid and bad.errors[0].startswith(f"action {index} ")
-    assert error in bad.errors[0]
+    op, step = broken[index] if index < len(broken) else ("end", "-")
+    assert not bad.valid and bad.errors == [f"action {index} ({op} {step}): {error}"]
     # the independent reading agrees on both
     assert validator.judge(valid, steps, memory, alpha, output)[0] is None
     assert validator.judge(broken, steps, memory, alpha, output)[0] == index
@@ -289,11 +195,17 @@ def test_each_rule_breaks_alone_in_check_cli_and_execute(rule, tmp_path, capsys)
     # the executor: gradients of full BPTT, or PlanError at the same index
     cell, xs, h0, head = make_problem("rnn", steps, 1)
     reference = mb.full_bptt(cell, xs, h0, head)
-    result = mb.execute(_as_plan(steps, memory, alpha, output, valid), cell, xs, h0, head)
+    result = mb.execute(forged_plan(valid, steps, memory, alpha, output), cell, xs, h0, head)
     assert np.array_equal(result.dh0, reference.dh0)
+    assert result.backward_count == steps and result.forward_count == good.forward_count
     with pytest.raises(mb.PlanError) as info:
-        mb.execute(_as_plan(steps, memory, alpha, output, broken), cell, xs, h0, head)
-    assert info.value.index == index
+        mb.execute(forged_plan(broken, steps, memory, alpha, output), cell, xs, h0, head)
+    assert (info.value.index, info.value.op, info.value.step, info.value.rule) == (
+        index,
+        op,
+        step,
+        error,
+    )
 
 
 def test_full_bptt_is_refused_below_its_peak():

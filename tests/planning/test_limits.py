@@ -3,6 +3,7 @@ limits, and never hangs; closed forms answer for any size."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -143,3 +144,18 @@ def test_cli_refuses_huge_requests_in_one_line(argv):
     assert run.returncode == 2, run.stderr
     assert run.stdout == "" and run.stderr.count("\n") == 1
     assert run.stderr.startswith("mini-bptt: error: ") and "Traceback" not in run.stderr
+
+
+def test_check_says_why_each_optimum_was_not_computed():
+    plan = mb.plan(3000, "2%", alpha=2, strategy="ism")
+    with mb.resource_limits(check_seconds=1e-3):
+        verdict = mb.check(plan.actions, steps=3000, memory="2%", alpha=2)
+    assert verdict.valid and verdict.strategy == "ism"
+    # the ism tables are filled (plan above): the class's optimum is free, the MSM one is not
+    assert verdict.strategy_optimal_forward_count == plan.forward_count
+    assert verdict.overhead is None
+    assert verdict.optimal_forward_count is None
+    assert re.fullmatch(
+        r"optimum not computed: its DP would take [\d.]+ s, over the limit of 0.001 s",
+        verdict.optimum_note,
+    )
