@@ -83,11 +83,7 @@ def check(
     seconds = limits.current().check_seconds
     common = dict(alpha=alpha, internal_has_output=internal_has_output)
     own, own_note = cost_within(seconds, steps, memory, strategy=strategy, **common)
-    best, best_note = (
-        (own, own_note)
-        if strategy == "msm"
-        else cost_within(seconds, steps, memory, strategy="msm", **common)
-    )
+    best, best_note = cost_within(seconds, steps, memory, strategy="msm", **common)
     # the class's DP is never larger than MSM's, so one reason covers both
     reason = own_note or best_note
     note = f"optimum not computed: {reason}" if reason else ""

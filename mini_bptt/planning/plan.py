@@ -313,9 +313,9 @@ def cost_within(
     steps: int,
     memory: int | float | str,
     *,
-    alpha: int | float = 1.0,
-    strategy: str = "msm",
-    internal_has_output: bool = True,
+    alpha: int | float,
+    strategy: str,
+    internal_has_output: bool,
 ) -> tuple[int | None, str]:
     """``(cost(...), "")`` of the optimal model when its DP fits the memory limit and an
     estimated ``seconds``, else ``(None, why not)``. Never fills a table past those."""

@@ -162,6 +162,12 @@ def test_check_accepts_dicts_pairs_and_actions_and_reports_counts():
     assert slow.valid and slow.overhead > 1.0
 
 
+def test_an_op_of_any_type_is_judged_not_raised():
+    for op in (["forward"], None, 3, {"a": 1}):
+        verdict = mb.check([{"op": op, "step": 1}], steps=1, memory=1)
+        assert not verdict.valid and "unknown op" in verdict.errors[0]
+
+
 def test_alpha_defaults_to_one():
     trace = [("forward", 1), ("save_internal", 1), ("forward", 2), ("backward", 2), ("backward", 1)]
     verdict = mb.check(trace, steps=2, memory=2)

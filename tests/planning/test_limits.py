@@ -124,6 +124,14 @@ def test_check_names_the_class_of_the_trace():
         assert verdict.strategy == expected
         own = mb.cost(12, memory, alpha=2, strategy=expected)
         assert verdict.strategy_optimal_forward_count == own
+        assert verdict.optimal_forward_count == mb.cost(12, memory, alpha=2)
+
+
+def test_check_reports_the_optimum_for_its_own_flag():
+    plan = mb.plan(20, 4, alpha=1, internal_has_output=False)
+    verdict = mb.check(plan.actions, steps=20, memory=4, internal_has_output=False)
+    with_output = mb.cost(20, 4, internal_has_output=True)
+    assert verdict.optimal_forward_count == plan.forward_count != with_output
 
 
 @pytest.mark.parametrize(
