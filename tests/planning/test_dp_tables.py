@@ -30,6 +30,14 @@ def specs_of(model: str, strategy: str, output: bool, units):
     return tuple(optimal_specs(strategy, units, output).values())
 
 
+def both_engines(specs, steps: int, width: int) -> tuple[DPTables, BreakpointTables]:
+    """The full search and the breakpoint engine, both filled to ``steps`` and ``width``."""
+    full, fast = DPTables(specs), BreakpointTables(specs)
+    full.ensure(steps, width)
+    fast.ensure(steps, width)
+    return full, fast
+
+
 def entries(tables, name: str, steps: int, width: int) -> np.ndarray:
     """Every entry ``[t, M]`` for t <= steps, M <= width; infeasible ones as -1."""
     values = np.array(
@@ -73,9 +81,7 @@ def test_breakpoint_engine_equals_the_full_search_on_every_entry(alpha, model, s
     steps = 600
     width = units.hidden + units.internal * (steps - 1)
     specs = specs_of(model, strategy, output, units)
-    full, fast = DPTables(specs), BreakpointTables(specs)
-    full.ensure(steps, width)
-    fast.ensure(steps, width)
+    full, fast = both_engines(specs, steps, width)
     for spec in specs:
         expected = np.minimum(full.tab[spec.name][: steps + 1, full.off :], full.inf)
         got = np.minimum(fast.tab[spec.name][fast.off :, : steps + 1].T, fast.inf)
@@ -92,9 +98,7 @@ def test_both_engines_choose_the_same_split(alpha, model, strategy, output):
     units = units_for(alpha)
     steps, width = 150, 40 * units.hidden
     specs = specs_of(model, strategy, output, units)
-    full, fast = DPTables(specs), BreakpointTables(specs)
-    full.ensure(steps, width)
-    fast.ensure(steps, width)
+    full, fast = both_engines(specs, steps, width)
     for spec in specs:
         for t in range(2, steps + 1, 7):
             for m in range(spec.min_units, width + 1, 3):
@@ -114,9 +118,7 @@ def test_dense_columns_searched_in_full_give_the_same_entries(
     units = units_for(alpha)
     steps, width = 200, 60 * units.hidden
     specs = specs_of(model, strategy, output, units)
-    full, fast = DPTables(specs), BreakpointTables(specs)
-    full.ensure(steps, width)
-    fast.ensure(steps, width)
+    full, fast = both_engines(specs, steps, width)
     assert any(dense.any() for dense in fast.dense.values())
     for spec in specs:
         assert np.array_equal(
