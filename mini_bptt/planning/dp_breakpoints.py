@@ -44,17 +44,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from mini_bptt.planning import limits
 from mini_bptt.planning.dp_tables import Progress, Run, Same, Single, Split, TableSpec
 from mini_bptt.planning.limits import DPSize, dp_size
 
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
 DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
-
-
-def table_dtype(steps: int):
-    # int32 halves memory traffic; costs stay below t(t+1)/2 < 2**28 up to 23,000 steps
-    return np.int32 if steps <= 20_000 else np.int64
 
 
 def infinity(dtype) -> int:
@@ -170,7 +166,11 @@ class BreakpointTables:
         """(rows, width) that ``ensure(steps, width)`` would refill the tables at, or None
         when the tables it has are large enough. Each dimension that grows at least
         doubles, so a sequence of growing requests costs at most twice the last."""
-        if width <= self.width and steps < self.capacity and table_dtype(steps) == self.dtype:
+        if (
+            width <= self.width
+            and steps < self.capacity
+            and limits.table_dtype(steps) == self.dtype
+        ):
             return None
         rows = self.capacity if steps < self.capacity else max(steps + 1, 2 * self.capacity)
         wide = self.width if width <= self.width else max(width, 2 * self.width)
@@ -197,7 +197,7 @@ class BreakpointTables:
     # -- filling --------------------------------------------------------------------------------
 
     def _allocate(self, rows: int, width: int) -> None:
-        self._dtype = table_dtype(rows - 1)
+        self._dtype = limits.table_dtype(rows - 1)
         self.inf = infinity(self._dtype)
         self.capacity, self.width, self.steps = rows, width, -1
         self.cols = self.off + width + 1

@@ -21,6 +21,8 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from mini_bptt.cells._checks import shown
 
 # Time model of the breakpoint DP, measured on a 2-core AMD EPYC VM (bench/bench_planner.py):
@@ -29,6 +31,12 @@ from mini_bptt.cells._checks import shown
 SECONDS_PER_SPLIT_ROW = 1.2e-4
 SECONDS_PER_SPLIT_ENTRY = 1.5e-7
 SECONDS_PER_DENSE_ENTRY = 2e-9
+
+
+def table_dtype(steps: int):
+    """The integer type of DP tables up to ``steps`` rows: int32 halves memory traffic, and
+    costs stay below t(t+1)/2 < 2**28 up to 23,000 steps."""
+    return np.int32 if steps <= 20_000 else np.int64
 
 
 class ResourceLimitError(ValueError):
@@ -109,26 +117,21 @@ def resource_limits(**changes: float) -> Iterator[Limits]:
 
 @dataclass(frozen=True)
 class DPSize:
-    """What filling the DP tables for ``steps`` rows and ``width + 1`` budgets would take."""
+    """What filling DP tables would take: their bytes and the estimated seconds."""
 
     table_bytes: int
     seconds: float
-
-    def describe(self) -> str:
-        return f"about {_bytes(self.table_bytes)} of tables and {_duration(self.seconds)}"
 
 
 def dp_size(tables: int, splits: int, steps: int, columns: int, alpha: float) -> DPSize:
     """Bytes (exact) and time (estimated) of ``tables`` tables of ``steps + 1`` rows and
     ``columns`` columns with ``splits`` split options in all."""
-    itemsize = 4 if steps <= 20_000 else 8
-    table_bytes = tables * (steps + 1) * columns * itemsize
-    width = columns
-    if steps > 10**12 or width > 10**12:  # far past any limit; floats would overflow
+    table_bytes = tables * (steps + 1) * columns * np.dtype(table_dtype(steps)).itemsize
+    if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
         return DPSize(table_bytes, math.inf)
-    dense_columns = tables * min(width + 1, max(1, math.ceil(20 / alpha)))
+    dense_columns = tables * min(columns, max(1, math.ceil(20 / alpha)))
     seconds = (
-        splits * steps * (SECONDS_PER_SPLIT_ROW + width * SECONDS_PER_SPLIT_ENTRY)
+        splits * steps * (SECONDS_PER_SPLIT_ROW + columns * SECONDS_PER_SPLIT_ENTRY)
         + dense_columns * steps * steps * SECONDS_PER_DENSE_ENTRY
     )
     return DPSize(table_bytes, seconds)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mini_bptt.planning import dp_breakpoints
+from mini_bptt.planning import dp_breakpoints, limits
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
@@ -136,12 +136,15 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     for steps, width in [(5, 3), (30, 4), (31, 20), (80, 30)]:
         grown.ensure(steps, width)
     assert grown.steps == 80 and grown.width >= 30
+
     # switch to int64 at 50 steps instead of 20,000, to exercise the re-typing cheaply
-    narrow = staticmethod(lambda s: np.int32 if s <= 50 else np.int64)
+    def narrow(steps):
+        return np.int32 if steps <= 50 else np.int64
+
     if engine is DPTables:
-        monkeypatch.setattr(DPTables, "_dtype", narrow)
+        monkeypatch.setattr(DPTables, "_dtype", staticmethod(narrow))
     else:
-        monkeypatch.setattr(dp_breakpoints, "table_dtype", narrow)
+        monkeypatch.setattr(limits, "table_dtype", narrow)
     retyped = engine((spec,))
     retyped.ensure(40, 30)
     assert retyped.dtype == np.int32
