@@ -26,6 +26,13 @@ def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def boolean(name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False, else raise naming ``name``."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {shown(value)}")
+    return value
+
+
 def is_finite(value: numbers.Real) -> bool:
     """Finite, for any real: a huge int or Fraction is finite (``float()`` would overflow)."""
     return value == value and -math.inf < value < math.inf

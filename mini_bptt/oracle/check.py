@@ -15,7 +15,7 @@ from mini_bptt.planning import limits
 from mini_bptt.planning.actions import SAVE_HIDDEN, SAVE_INTERNAL
 from mini_bptt.planning.plan import cost_within, parse_memory, to_action
 from mini_bptt.planning.replay import PlanError, Replay
-from mini_bptt.planning.units import units_for
+from mini_bptt.planning.units import Units, units_for
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,20 @@ class CheckResult:
     optimum_note: str = ""
 
 
+def problem(steps, memory, alpha, internal_has_output) -> tuple[int, Units, int]:
+    """(steps, units, budget in units) of a trace's problem; raise naming a bad argument."""
+    steps = _checks.positive_int("steps", steps)
+    units = units_for(alpha)
+    budget = units.to_units(parse_memory(memory, steps, units))
+    _checks.boolean("internal_has_output", internal_has_output)
+    if budget < units.hidden:
+        raise ValueError(
+            f"memory {_checks.shown(memory)} is below the smallest feasible: 1 unit, "
+            "for h[0] saved at the start"
+        )
+    return steps, units, budget
+
+
 def check(
     actions: Iterable,
     *,
@@ -50,18 +64,10 @@ def check(
     internal_has_output: bool = True,
 ) -> CheckResult:
     """Replay ``actions`` (Actions, {"op", "step"} dicts or (op, step) pairs) and judge them."""
-    steps = _checks.positive_int("steps", steps)
-    units = units_for(alpha)
-    budget = parse_memory(memory, steps, units)
-    if not isinstance(internal_has_output, bool):
-        raise TypeError(f"internal_has_output must be True or False, got {internal_has_output!r}")
+    steps, units, budget = problem(steps, memory, alpha, internal_has_output)
     if isinstance(actions, str | bytes) or not isinstance(actions, Iterable):
         raise TypeError(f"actions must be a sequence of actions, got {type(actions).__name__}")
-    if units.to_units(budget) < units.hidden:
-        raise ValueError(
-            f"memory {memory!r} is below the smallest feasible: 1 unit, for h[0] saved at the start"
-        )
-    replay = Replay(steps, units, units.to_units(budget), internal_has_output)
+    replay = Replay(steps, units, budget, internal_has_output)
     errors: list[str] = []
     saved = set()
     count = 0

@@ -18,8 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mini_bptt.cells import _checks
-from mini_bptt.oracle.check import CheckResult, check
+from mini_bptt.oracle.check import CheckResult, check, problem
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -31,9 +30,8 @@ from mini_bptt.planning.actions import (
     SAVE_INTERNAL,
     Action,
 )
-from mini_bptt.planning.plan import FORMAT, parse_memory
+from mini_bptt.planning.plan import FORMAT
 from mini_bptt.planning.replay import Replay
-from mini_bptt.planning.units import units_for
 
 
 class Recorder:
@@ -47,13 +45,7 @@ class Recorder:
         alpha: int | float = 1.0,
         internal_has_output: bool = True,
     ) -> None:
-        self.steps = _checks.positive_int("steps", steps)
-        units = units_for(alpha)
-        budget = units.to_units(parse_memory(memory, self.steps, units))
-        if not isinstance(internal_has_output, bool):
-            raise TypeError(
-                f"internal_has_output must be True or False, got {internal_has_output!r}"
-            )
+        self.steps, units, budget = problem(steps, memory, alpha, internal_has_output)
         self.memory, self.alpha, self.internal_has_output = memory, alpha, internal_has_output
         self.actions: list[Action] = []
         self._replay = Replay(self.steps, units, budget, internal_has_output)

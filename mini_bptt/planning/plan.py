@@ -170,8 +170,7 @@ def bptt_peak(steps: int, units: Units) -> Fraction:
 
 def run_replay(actions, steps: int, units: Units, memory: Fraction | None, internal_has_output):
     """Replay ``actions`` under the rules of docs/model.md (PlanError at the first broken one)."""
-    if not isinstance(internal_has_output, bool):
-        raise TypeError(f"internal_has_output must be True or False, got {internal_has_output!r}")
+    _checks.boolean("internal_has_output", internal_has_output)
     budget = None if memory is None else units.to_units(memory)
     replay = Replay(steps, units, budget, internal_has_output)
     for index, action in enumerate(actions):
@@ -189,8 +188,7 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
         raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
     if model == "paper" and strategy not in DP_STRATEGIES:
         raise ValueError(f"model='paper' applies to hsm, ism and msm only, not {strategy!r}")
-    if not isinstance(internal_has_output, bool):
-        raise TypeError(f"internal_has_output must be True or False, got {internal_has_output!r}")
+    _checks.boolean("internal_has_output", internal_has_output)
     if model == "paper" and strategy != "hsm" and not internal_has_output:
         raise ValueError(
             f"model='paper' for {strategy!r} restarts from saved internal states, so it needs "
