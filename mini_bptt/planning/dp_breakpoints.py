@@ -210,6 +210,7 @@ class BreakpointTables:
         self.bp_found: dict[str, list[tuple[np.ndarray, int]]] = {s.name: [] for s in self.specs}
         self.candidates = {}
         self.dense_targets = {}
+        self.first_column = {}  # per split: the least column where both parts can be feasible
         for spec in self.specs:
             for option in spec.options:
                 if isinstance(option, Split):
@@ -219,6 +220,7 @@ class BreakpointTables:
                         _Candidates(True, self._dtype),
                     )
                     self.dense_targets[key] = np.zeros(self.cols, dtype=bool)
+                    self.first_column[key] = self._first_column(spec, option)
 
     def _first_column(self, spec: TableSpec, option: Split) -> int:
         """The least column where both parts of a split can be feasible."""
@@ -262,7 +264,7 @@ class BreakpointTables:
 
     def _lower_by_split(self, row: np.ndarray, spec: TableSpec, option: Split, t: int) -> None:
         s, lo, y_min = option.shift, option.lo, option.y_min
-        first = self._first_column(spec, option)
+        first = self.first_column[(spec.name, option)]
         if first >= self.cols:
             return
         # sums of two entries below 2 * inf + t fit the table's type
@@ -309,7 +311,7 @@ class BreakpointTables:
 
     def _add_candidates(self, spec, option: Split, by_left, by_right, fresh, r: int) -> None:
         s, lo, y_min = option.shift, option.lo, option.y_min
-        first = self._first_column(spec, option)
+        first = self.first_column[(spec.name, option)]
         cap, L, R = self.capacity, option.left, option.right
         key = (spec.name, option)
         targets = self.dense_targets[key]
