@@ -8,6 +8,31 @@ import mini_bptt as mb
 
 CELLS = {"rnn": mb.RNNCell, "lstm": mb.LSTMCell}
 
+SHORT = {  # plans written compactly: "F1 SH1 F2 B2 XH1 RH0 F1 B1"
+    "forward": "F",
+    "save_hidden": "SH",
+    "save_internal": "SI",
+    "restore_hidden": "RH",
+    "restore_internal": "RI",
+    "free_hidden": "XH",
+    "free_internal": "XI",
+    "backward": "B",
+}
+
+
+def short(actions) -> str:
+    """Actions in the compact form: op letters followed by the step."""
+    return " ".join(SHORT[a.op] + str(a.step) for a in actions)
+
+
+def from_short(text: str) -> tuple[mb.Action, ...]:
+    """The actions of a compact string (the inverse of ``short``)."""
+    ops = {letters: op for op, letters in SHORT.items()}
+    return tuple(
+        mb.Action(ops[word.rstrip("0123456789")], int(word.lstrip("FSHIRXB")))
+        for word in text.split()
+    )
+
 
 def make_problem(
     cell_name: str,

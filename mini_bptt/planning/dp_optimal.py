@@ -54,11 +54,14 @@ def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dic
     hidden_ok, internal_ok = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
     X = "R" if internal_has_output else "P"
     s_options: list = [Run("S"), Split("S", 0, "P", H)]
-    p_options: list = [Same("S")] if hidden_ok else []
+    # P tries its own Single first: saving h[a] only for S to free it at once is a
+    # wasted pair of actions, at the same cost
+    p_options: list = [Single(X, A)] if internal_ok else []
     specs = {}
+    if hidden_ok:
+        p_options.append(Same("S"))
     if internal_ok:
         s_options += [Single(X, A), Split("S", -1, X, H + A, y_min=2)]
-        p_options.append(Single(X, A))
     specs["S"] = TableSpec("S", H, tuple(s_options))
     if internal_ok and internal_has_output:
         r_options = (Run("R"), Split("R", 0, "P", 0), Single("R", A), Split("R", -1, "R", A, 2))
@@ -118,9 +121,9 @@ def optimal_actions(
         held = H if owns_start else 0  # what the start occupies while the right part runs
         out.start_at(a)
         if t == 1:
-            out.emit(FORWARD, a + 1)
             if owns_start:
-                out.emit(FREE_HIDDEN, a)
+                out.emit(FREE_HIDDEN, a)  # its last use is the next forward, from the cursor
+            out.emit(FORWARD, a + 1)
             out.emit(BACKWARD, a + 1)
             return
         option, y = best_split_option(tables, specs[kind], t, m)
@@ -129,9 +132,9 @@ def optimal_actions(
             out.emit(BACKWARD, a + t)
             out.then(sub(kind, a, t - 1, m))
         elif isinstance(option, Single):
-            out.emit(FORWARD, a + 1)
             if owns_start:
-                out.emit(FREE_HIDDEN, a)  # its last use
+                out.emit(FREE_HIDDEN, a)  # its last use is the next forward, from the cursor
+            out.emit(FORWARD, a + 1)
             save_then_reverse(option.table, a + 1, t - 1, m - A)
         elif option.lo == 0:
             out.forward_to(a + y)

@@ -52,7 +52,8 @@ def paper_cost(
 def paper_actions(
     strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
 ) -> list[Action]:
-    """Actions realising the paper's optimal policy (start of every sub-problem held)."""
+    """Actions realising the paper's optimal policy: the start of every sub-problem is held,
+    except that of a one-step right part, which is reversed from the core."""
     H = units.hidden
     if strategy != "hsm":
         tables = paper_tables(strategy, units)
@@ -78,6 +79,9 @@ def paper_actions(
             out.forward_to(a + t)
             out.emit(BACKWARD, a + t)
             out.then(lambda: solve(a, t - 1, m))
+        elif kind == "hidden" and y == t - 1:  # a one-step right part is reversed from the
+            out.forward_to(a + y)  # core and never restarts from h[a+y]: saving it is waste
+            out.then(lambda: solve(a + y, 1, m - H), lambda: solve(a, y, m))
         elif kind == "hidden":
             out.forward_to(a + y)
             out.emit(SAVE_HIDDEN, a + y)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.oracle.interop import mixed_actions, multistage_actions, revolve_actions
+from mini_bptt.oracle.interop import (
+    from_checkpoint_schedule,
+    mixed_actions,
+    multistage_actions,
+    revolve_actions,
+    to_checkpoint_schedule,
+)
 from mini_bptt.planning.plan import Plan
-from tests.helpers import make_problem
+from tests.helpers import from_short, make_problem
 
 CASES = [(steps, snapshots) for steps in range(1, 41) for snapshots in range(1, 9)]
 
@@ -53,3 +61,205 @@ def test_converted_plans_give_bitwise_equal_gradients(convert, cell_name):
             result = mb.execute(plan, cell, xs, h0, head)
             assert np.array_equal(result.dh0, reference.dh0), (steps, snapshots)
             assert all(np.array_equal(result.grads[k], reference.grads[k]) for k in reference.grads)
+
+
+# -- exporting our plans ------------------------------------------------------------------------
+
+EXPORT_CASES = [
+    (strategy, model, output, alpha, steps, memory)
+    for strategy in mb.STRATEGIES
+    for model in (mb.MODELS if strategy in ("hsm", "ism", "msm") else ("optimal",))
+    for output in (False, True)
+    for alpha in (1, 7 / 3)
+    for steps in (1, 2, 3, 4, 5, 7, 10, 16, 25, 40)
+    for memory in ("100%", "30%", "10%", 1, 3)
+]
+
+
+def _plan_or_none(strategy, model, output, alpha, steps, memory):
+    if model == "paper" and strategy != "hsm" and not output:
+        return None  # the paper's ISM and MSM restart from internal states by definition
+    try:
+        return mb.plan(
+            steps, memory, alpha=alpha, strategy=strategy, model=model, internal_has_output=output
+        )
+    except mb.InfeasibleMemoryError:
+        return None
+
+
+def test_every_plan_without_internal_restores_exports_and_reads_back_identically():
+    exported = refused = 0
+    for case in EXPORT_CASES:
+        plan = _plan_or_none(*case)
+        if plan is None:
+            continue
+        restores = [i for i, a in enumerate(plan.actions) if a.op == "restore_internal"]
+        if restores:  # adjoint data cannot restart their forward: refused, at that action
+            with pytest.raises(ValueError, match=f"plan action {restores[0]} \\(restore_internal"):
+                to_checkpoint_schedule(plan)
+            refused += 1
+            continue
+        back = from_checkpoint_schedule(to_checkpoint_schedule(plan))
+        assert back == list(plan.actions), case
+        again = Plan(
+            steps=plan.steps,
+            memory=plan.memory,
+            alpha=plan.alpha,
+            internal_has_output=plan.internal_has_output,
+            strategy="imported",
+            model="external",
+            actions=tuple(back),
+        )
+        assert (again.forward_count, again.peak_memory) == (plan.forward_count, plan.peak_memory)
+        exported += 1
+    assert exported > 1000 and refused > 100  # both branches are exercised, not skipped
+    # every strategy exports when planned with internal_has_output=False
+    for strategy in mb.STRATEGIES:
+        plan = mb.plan(20, "100%", strategy=strategy, internal_has_output=False)
+        assert from_checkpoint_schedule(to_checkpoint_schedule(plan)) == list(plan.actions)
+
+
+def _their_schedules():
+    """(internal_has_output, snapshots, schedule) for each schedule kind and case."""
+    import checkpoint_schedules as cs
+
+    for steps, snapshots in CASES:
+        yield True, snapshots, cs.Revolve(steps, snapshots)
+        yield True, snapshots, cs.MultistageCheckpointSchedule(steps, snapshots, 0)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Numba not available", RuntimeWarning)
+            mixed = cs.MixedCheckpointSchedule(steps, snapshots, storage=cs.StorageType.RAM)
+        yield False, snapshots, mixed
+
+
+def test_their_schedules_read_in_and_export_back_unchanged():
+    """The other direction: checkpoint-schedules -> our plan -> checkpoint-schedules."""
+    count = 0
+    for output, snapshots, schedule in _their_schedules():
+        original = list(schedule)
+        plan = Plan(
+            steps=schedule.max_n,
+            memory=snapshots,
+            alpha=1,
+            internal_has_output=output,
+            strategy="checkpoint-schedules",
+            model="external",
+            actions=tuple(from_checkpoint_schedule(original)),
+        )
+        assert _plain(to_checkpoint_schedule(plan)) == _plain(original), original
+        count += 1
+    assert count == 3 * len(CASES)
+
+
+def _plain(items) -> list[tuple]:
+    """Actions as tuples of plain values (the mixed schedule's steps are NumPy integers)."""
+    return [
+        (type(i).__name__, *(a if hasattr(a, "name") else int(a) for a in i.args)) for i in items
+    ]
+
+
+def _run_in_their_terms(schedule, steps: int) -> tuple[int, int]:
+    """Execute a schedule under checkpoint-schedules' own rules, written from their docs with
+    no code of ours: a forward starts where the forward state in WORK is; a reverse needs
+    the step's adjoint data in WORK; a load needs the data in storage. Returns (forward
+    steps, most data items held in storage at once)."""
+    import checkpoint_schedules as cs
+
+    stored: set[tuple[str, int]] = set()  # ("ics", n) restart data, ("adj", n) adjoint data
+    forward_at: int | None = 0  # the forward state in WORK is the start of this step
+    adjoint_in_work: set[int] = set()
+    next_reverse = steps - 1
+    forwards = most = 0
+    for item in schedule:
+        if isinstance(item, cs.Forward):
+            assert forward_at == item.n0, f"{item}: the forward state is at {forward_at}"
+            if item.write_ics:
+                stored.add(("ics", item.n0))
+            for n in range(item.n0, item.n1):
+                forwards += 1
+                adjoint_in_work = set()
+                if item.write_adj_deps and item.storage == cs.StorageType.WORK:
+                    adjoint_in_work = {n}
+                elif item.write_adj_deps:
+                    stored.add(("adj", n))
+            forward_at = item.n1
+        elif isinstance(item, cs.Reverse):
+            for n in range(item.n1 - 1, item.n0 - 1, -1):
+                assert n == next_reverse and n in adjoint_in_work, f"{item}: no data for {n}"
+                adjoint_in_work.discard(n)
+                next_reverse -= 1
+        elif isinstance(item, cs.Copy | cs.Move):
+            key = ("adj", item.n) if item.n == next_reverse else ("ics", item.n)
+            if key not in stored:
+                key = ("ics", item.n) if key[0] == "adj" else ("adj", item.n)
+            assert key in stored, f"{item}: nothing stored at {item.n}"
+            if item.to_storage == cs.StorageType.WORK and key[0] == "adj":
+                adjoint_in_work.add(item.n)
+            elif item.to_storage == cs.StorageType.WORK:
+                forward_at, adjoint_in_work = item.n, set()
+            if isinstance(item, cs.Move):
+                stored.discard(key)
+        elif isinstance(item, cs.EndForward):
+            assert forward_at == steps
+        most = max(most, len(stored))
+    assert isinstance(item, cs.EndReverse) and next_reverse == -1
+    return forwards, most
+
+
+def test_exported_schedules_run_under_their_rules_with_our_counts():
+    """At alpha = 1 every data item is one unit: their storage peak is our peak."""
+    checked = 0
+    for case in EXPORT_CASES:
+        if case[3] != 1 or case[2]:  # alpha 1, internal_has_output=False
+            continue
+        plan = _plan_or_none(*case)
+        if plan is None:
+            continue
+        forwards, most = _run_in_their_terms(to_checkpoint_schedule(plan), plan.steps)
+        assert forwards == plan.forward_count, case
+        # our model holds h[0] (1 unit) from the start; their storage starts empty
+        assert max(most, 1) == plan.peak_memory, case
+        checked += 1
+    assert checked > 200
+
+
+def test_the_exported_schedule_behaves_as_a_checkpoint_schedule():
+    import checkpoint_schedules as cs
+
+    plan = mb.plan(10, 4, alpha=1, strategy="msm", internal_has_output=False)
+    schedule = to_checkpoint_schedule(plan)
+    assert isinstance(schedule, cs.CheckpointSchedule)
+    assert (schedule.max_n, schedule.n, schedule.r, schedule.is_exhausted) == (10, 0, 0, False)
+    reversed_steps = 0
+    for index, item in enumerate(schedule):  # n: where the forward is; r: steps reversed
+        assert item is schedule.items[index]
+        if isinstance(item, cs.Forward):
+            assert schedule.n == item.n1
+        elif isinstance(item, cs.Reverse):
+            reversed_steps += item.n1 - item.n0
+        elif isinstance(item, cs.Copy | cs.Move) and isinstance(
+            schedule.items[index + 1], cs.Forward
+        ):
+            assert schedule.n == item.n == schedule.items[index + 1].n0
+        assert schedule.r == reversed_steps
+    assert isinstance(item, cs.EndReverse) and (schedule.r, schedule.is_exhausted) == (10, True)
+    assert schedule.uses_storage_type(cs.StorageType.RAM)
+    assert not schedule.uses_storage_type(cs.StorageType.DISK)
+
+
+def test_export_refuses_what_their_vocabulary_cannot_say():
+    with pytest.raises(TypeError, match="plan must be a mini_bptt Plan, got list"):
+        to_checkpoint_schedule([])
+    with_output = mb.plan(7, 5, alpha=2, strategy="ism")
+    index = [a.op for a in with_output.actions].index("restore_internal")
+    with pytest.raises(ValueError, match=f"plan action {index} .*internal_has_output=False"):
+        to_checkpoint_schedule(with_output)
+    for text, index, why in [
+        # h[1] saved, then the forward restarts from h[0]: no forward leaves h[1] storing it
+        ("F1 SH1 RH0 F1 F2 B2 XH1 RH0 F1 B1", 1, "restart data only as a forward leaves it"),
+        # s[1] saved after another action: their adjoint data is written by its forward
+        ("F1 XH0 SI1 F2 B2 B1", 2, "adjoint data only during its forward"),
+    ]:
+        plan = Plan(2, 4, 1, False, "hand", "hand", from_short(text))
+        with pytest.raises(ValueError, match=f"plan action {index} .*{why}"):
+            to_checkpoint_schedule(plan)

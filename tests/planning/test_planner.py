@@ -180,6 +180,32 @@ def test_every_plan_is_valid_within_budget_and_costs_what_cost_says(
     # a float budget within 1e-9 of a whole unit counts as that unit (units.to_units)
     assert units.to_units(Fraction(plan.peak_memory)) <= units.to_units(Fraction(memory))
     assert plan.forward_count >= steps
+    # no save goes unused; the paper's ISM/MSM hold every sub-problem's start by definition
+    if strategy == "hsm" or (strategy in ("ism", "msm") and model == "optimal"):
+        assert not wasted_saves(plan.actions), wasted_saves(plan.actions)
+
+
+def wasted_saves(actions) -> list[int]:
+    """Indices of saves never used before their free (or the end): a hidden state never
+    restored, an internal state neither restored nor read by its backward."""
+    uses = {
+        "save_hidden": ("restore_hidden", "free_hidden"),
+        "save_internal": ("restore_internal", "backward", "free_internal"),
+    }
+    wasted = []
+    for index, action in enumerate(actions):
+        if action.op not in uses:
+            continue
+        *used_by, freed_by = uses[action.op]
+        for later in actions[index + 1 :]:
+            if later.step == action.step and later.op in used_by:
+                break
+            if later.step == action.step and later.op == freed_by:
+                wasted.append(index)
+                break
+        else:
+            wasted.append(index)
+    return wasted
 
 
 @pytest.mark.parametrize("steps", [1, 2, 5, 17, 99, 100, 101])
@@ -276,6 +302,7 @@ def test_memory_below_a_baseline_names_its_peak(strategy):
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, pattern):
+    kwargs = dict(kwargs)  # the parameter is shared by every run of this test
     steps, memory = kwargs.pop("steps"), kwargs.pop("memory")
     for function in (mb.plan, mb.cost):
         with pytest.raises(error, match=pattern):

@@ -36,3 +36,14 @@ def test_the_ten_lines_print_what_their_comment_says(tmp_path, monkeypatch):
     per_step, share = (float(word) for word in printed.getvalue().split())
     assert "# 1.975 forwards/step, 5%" in BLOCKS[0]
     assert per_step == 1.975 and 0.049 < share <= 0.05
+
+
+def test_the_export_block_prints_its_comment_lines(tmp_path, monkeypatch):
+    """The checkpoint-schedules block prints exactly the lines written under it."""
+    monkeypatch.chdir(tmp_path)
+    (block,) = [block for block in BLOCKS if "to_checkpoint_schedule(" in block]
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(block, "README.md export block", "exec"), {})
+    shown = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    assert printed.getvalue().splitlines() == shown
