@@ -19,6 +19,7 @@ from fractions import Fraction
 from mini_bptt import __version__
 from mini_bptt.cells._checks import positive_int
 from mini_bptt.oracle.check import check
+from mini_bptt.planning import limits
 from mini_bptt.planning.plan import (
     MODELS,
     STRATEGIES,
@@ -122,7 +123,7 @@ def _range(name: str, parse):
                 raise argparse.ArgumentTypeError(
                     f"{name} range needs start <= stop and step >= 1, got {text!r}"
                 )
-            return list(range(start, stop + 1, step))
+            return range(start, stop + 1, step)  # lazy: its length is known without a list
         return [parse(part) for part in text.split(",")]
 
     return parse_range
@@ -202,6 +203,11 @@ def _plan_command(args) -> int:
 
 def _table_command(args) -> int:
     common = _model_kwargs(args)
+    rows, limit = len(args.steps) * len(args.memory), limits.current().actions
+    if rows > limit:
+        raise UsageError(
+            f"the table would have {rows} rows (steps x memory), over the limit of {limit}"
+        )
     for steps in args.steps:
         positive_int("steps", steps)
     steps, units = max(args.steps), units_for(args.alpha)
@@ -230,6 +236,10 @@ def _check_command(args) -> int:
         raise UsageError(f"cannot read trace {args.trace!r}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"trace {args.trace!r} is not valid JSON: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"trace {args.trace!r} is not UTF-8 text") from None
+    except RecursionError:
+        raise UsageError(f"trace {args.trace!r} nests JSON too deeply to read") from None
     if not isinstance(data, dict):
         raise UsageError(f"trace {args.trace!r} must hold a JSON object")
     missing = [k for k in ("steps", "memory", "actions") if k not in data]

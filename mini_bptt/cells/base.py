@@ -33,7 +33,7 @@ def cache_nbytes(cache: NamedTuple) -> int:
 def _as_float64(name: str, value: object) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
     return array  # shape and finiteness: _checks.float_array, once the sizes are known
 
@@ -112,10 +112,16 @@ class Cell:
     def __init__(self, input_size: int, hidden_size: int) -> None:
         self.input_size = _checks.positive_int("input_size", input_size)
         self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
+        rows = self.GATES * self.hidden_size
+        weights = 8 * rows * (self.input_size + self.hidden_size + 1)
+        _checks.affordable(
+            f"a cell with input_size={input_size}, hidden_size={hidden_size}", weights
+        )
 
     def zero_state(self, batch: int) -> np.ndarray:
         """Initial state of zeros, shape (batch, state_size), float64."""
         batch = _checks.positive_int("batch", batch)
+        _checks.affordable(f"a state of batch={batch}", 8 * batch * self.state_size)
         return np.zeros((batch, self.state_size))
 
     @property

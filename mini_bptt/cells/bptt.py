@@ -39,6 +39,15 @@ def reverse_step(cell, head, index: int, cache, dstate: np.ndarray, grads: dict)
 
 def check_run(cell, xs, h0, head) -> tuple[int, int]:
     """Validate the arguments of a run; return (steps, batch)."""
+    for name, value, needs in (
+        ("cell", cell, ("check_inputs", "forward", "backward", "next_state")),
+        ("head", head, ("check", "loss_and_grads")),
+    ):
+        if not all(callable(getattr(value, method, None)) for method in needs):
+            raise TypeError(
+                f"{name} must be a mini_bptt {name} (with {', '.join(needs)}), "
+                f"got {type(value).__name__}"
+            )
     steps, batch = cell.check_inputs(xs, h0)
     head.check(steps, batch, cell.hidden_size)
     return steps, batch

@@ -59,7 +59,11 @@ class SoftmaxHead:
                 f"got values in [{labels.min()}, {labels.max()}]"
             )
         self.labels = labels
-        rng = np.random.default_rng(seed)
+        rng = _checks.rng(seed)
+        _checks.affordable(
+            f"a head with num_classes={num_classes}, hidden_size={hidden_size}",
+            8 * self.num_classes * (hidden_size + 1),
+        )
         scale = 1.0 / np.sqrt(hidden_size)
         self.params = {
             "W_hy": rng.uniform(-scale, scale, (self.num_classes, hidden_size)),

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mini_bptt.cells import _checks
 from mini_bptt.cells.base import Cell
 
 
@@ -54,11 +55,11 @@ class LSTMCell(Cell):
     ) -> None:
         super().__init__(input_size, hidden_size)
         self.state_size = 2 * self.hidden_size
-        rng = np.random.default_rng(seed)
+        rng = _checks.rng(seed)
         H, I = self.hidden_size, self.input_size
         scale = 1.0 / np.sqrt(H)
         b = np.zeros(4 * H)
-        b[H : 2 * H] = float(forget_bias)
+        b[H : 2 * H] = _checks.finite_real("forget_bias", forget_bias)
         self.params = {
             "W_x": rng.uniform(-scale, scale, (4 * H, I)),
             "W_h": rng.uniform(-scale, scale, (4 * H, H)),

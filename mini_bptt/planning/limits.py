@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mini_bptt.cells._checks import shown
+from mini_bptt.cells._checks import available_memory, shown
 
 # Time model of the breakpoint DP, measured on a 2-core AMD EPYC VM (bench/bench_planner.py):
 # per split and row a fixed part, per split and entry a part, and the dense columns that
@@ -53,18 +53,6 @@ class Limits:
     seconds: float
     actions: int
     check_seconds: float
-
-
-def available_memory() -> int:
-    """Bytes the machine has available now (``MemAvailable``), or 8 GiB if unknown."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 8 * 2**30
 
 
 def _from_environment(name: str, default: float) -> float:

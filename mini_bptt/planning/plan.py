@@ -160,7 +160,7 @@ def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
         raise ValueError(
             f"memory must be a finite number of units >= 0, got {_checks.shown(memory)}"
         )
-    return Fraction(memory)
+    return _checks.exact(memory)
 
 
 def bptt_peak(steps: int, units: Units) -> Fraction:

@@ -8,6 +8,7 @@ import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mini_bptt.cells._checks import exact as exact_fraction
 from mini_bptt.cells._checks import is_finite, shown
 
 MAX_DENOMINATOR = 1000
@@ -48,7 +49,7 @@ def units_for(alpha: object) -> Units:
         raise TypeError(f"alpha must be a real number >= 1, got {shown(alpha)}")
     if not is_finite(alpha) or not 1 <= alpha <= MAX_ALPHA:
         raise ValueError(f"alpha must be a number from 1 to {MAX_ALPHA:.0e}, got {shown(alpha)}")
-    exact = Fraction(alpha)
+    exact = exact_fraction(alpha)
     frac = exact.limit_denominator(MAX_DENOMINATOR)
     if abs(frac - exact) > exact / 10**12:
         raise ValueError(
