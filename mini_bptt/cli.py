@@ -1,7 +1,8 @@
-"""Command line: ``mini-bptt plan | table | check | reproduce`` (also ``python -m mini_bptt``).
+"""Command line: ``mini-bptt plan | table | run | check | reproduce`` (or ``python -m mini_bptt``).
 
-The library returns, the CLI prints. Any bad argument ends with one line on
-stderr and exit code 2; an invalid trace given to ``check`` exits 1.
+The library returns, the CLI prints. Any bad argument (a file that cannot be written
+included) ends with one line on stderr and exit code 2; an invalid trace given to
+``check`` exits 1.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import time
 from collections.abc import Sequence
 from fractions import Fraction
 
+import numpy as np
+
 from mini_bptt import __version__
-from mini_bptt.cells._checks import positive_int
+from mini_bptt.cells import LSTMCell, MSEHead, RNNCell
+from mini_bptt.cells._checks import affordable, positive_int
 from mini_bptt.oracle.check import check
+from mini_bptt.oracle.executor import execute
 from mini_bptt.planning import limits
 from mini_bptt.planning.plan import (
     MODELS,
@@ -140,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(p)
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     p.add_argument("--show", action="store_true", help="draw the plan (needs matplotlib)")
+    p.add_argument(
+        "--animate",
+        metavar="GIF",
+        help="write the plan as an animated GIF, one frame per action (needs matplotlib)",
+    )
 
     p = sub.add_parser("table", help="forward counts over ranges of steps and memory, as CSV")
     p.add_argument(
@@ -152,6 +162,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory", type=_range("--memory", _memory), required=True, help="e.g. 1:20 or 5%%,10%%"
     )
     _add_model_options(p)
+
+    p = sub.add_parser(
+        "run", help="run a plan on a random cell: planned against measured memory, as a table"
+    )
+    p.add_argument("steps", type=_number("steps"), help="sequence length T")
+    p.add_argument("memory", type=_memory, help="budget in hidden-state units, or like 5%%")
+    p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm", help="default lstm")
+    for name, default in (("batch", 32), ("input-size", 64), ("hidden-size", 128)):
+        p.add_argument(
+            f"--{name}", type=_number(f"--{name}"), default=default, help=f"default {default}"
+        )
+    p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
+    p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
+    p.add_argument(
+        "--no-internal-output",
+        dest="internal_has_output",
+        action="store_false",
+        help="a saved internal state cannot restart the forward",
+    )
 
     p = sub.add_parser("check", help="validate a trace JSON from another implementation")
     p.add_argument("trace", help="JSON with steps, memory, alpha and actions")
@@ -190,6 +219,11 @@ def _plan_command(args) -> int:
             f"({result.forward_count / result.steps:.3f} per step; full BPTT: 1)"
         )
         print(f"actions         {len(result.actions)}")
+    if args.animate:
+        from mini_bptt import viz
+
+        frames = viz.save_animation(result, args.animate)
+        print(f"wrote {args.animate}: {frames} frames, one per action")
     if args.show:
         from mini_bptt import viz
 
@@ -225,6 +259,51 @@ def _table_command(args) -> int:
                 writer.writerow([steps, memory, "", ""])  # infeasible: left empty, never clamped
                 continue
             writer.writerow([steps, memory, count, f"{count / steps:.6g}"])
+    return 0
+
+
+def _run_command(args) -> int:
+    sizes = {
+        name: positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
+        for name in ("batch", "input_size", "hidden_size")
+    }
+    steps = positive_int("steps", args.steps)
+    cell = (LSTMCell if args.cell == "lstm" else RNNCell)(
+        sizes["input_size"], sizes["hidden_size"], seed=0
+    )
+    batch = sizes["batch"]
+    arrays = 8 * steps * batch * (sizes["input_size"] + sizes["hidden_size"])
+    affordable(f"inputs and targets for steps={steps}, batch={batch}", arrays)
+    result = plan(
+        steps,
+        args.memory,
+        alpha=cell.alpha,
+        strategy=args.strategy,
+        model=args.model,
+        internal_has_output=args.internal_has_output,
+        progress=_progress_printer(),
+    )
+    # one forward is 2 * batch * (input + hidden) * (gates * hidden) flops and a reverse
+    # step about twice that; traced by tracemalloc, NumPy runs them at about 2e9 flop/s
+    # here (T = 1000, the default cell: 8 s), so refuse what would exceed the time limit
+    flops = 2 * batch * (cell.input_size + cell.hidden_size) * cell.params["b"].size
+    seconds = flops * (result.forward_count + 2 * steps) / 2e9
+    if seconds > limits.current().seconds:
+        raise limits.ResourceLimitError(
+            f"running this plan would take about {seconds:.3g} s, over the limit of "
+            f"{limits.current().seconds:g} s; use fewer steps or a smaller cell"
+        )
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(steps, batch, cell.input_size))
+    h0 = rng.normal(scale=0.5, size=(batch, cell.state_size))
+    head = MSEHead(rng.normal(size=(steps, batch, cell.hidden_size)))
+    report = execute(result, cell, xs, h0, head, measure_memory=True).memory
+    print(
+        f"{args.cell} cell, batch {batch}, input {cell.input_size}, hidden {cell.hidden_size} "
+        f"(alpha {cell.alpha:g}); {result.strategy} plan for {steps} steps at {args.memory}: "
+        f"{result.forward_count} forwards"
+    )
+    print(report.table())
     return 0
 
 
@@ -287,6 +366,7 @@ def _reproduce_command(args) -> int:
 COMMANDS = {
     "plan": _plan_command,
     "table": _table_command,
+    "run": _run_command,
     "check": _check_command,
     "reproduce": _reproduce_command,
 }
@@ -296,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ValueError, TypeError, ImportError) as exc:
+    except (UsageError, ValueError, TypeError, ImportError, OSError) as exc:
         message = " ".join(str(exc).split())  # one line, whatever the library said
         print(f"mini-bptt: error: {message}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ A cell keeps only its parameters. One step is
 
     state_next, cache = cell.forward(state, x)     # state: (batch, state_size)
     dstate, dparams   = cell.backward(cache, dstate_next)
+    dstate = cell.backward_into(cache, dstate_next, grads)   # adds dparams into grads
 
 and ``cache`` *is* the paper's internal state: a NamedTuple of arrays holding
 exactly what ``backward`` reads, plus the step's output state (so a saved
@@ -30,6 +31,15 @@ def cache_nbytes(cache: NamedTuple) -> int:
     )
 
 
+def add_outer_product(total: np.ndarray, left: np.ndarray, right: np.ndarray) -> None:
+    """``total += left.T @ right``, a block of rows at a time: each block's product is at
+    most the size of ``left`` (one step's activations), never the size of ``total`` (a
+    weight matrix), so accumulating a gradient needs no weight-sized temporary."""
+    rows = max(1, left.size // max(1, right.shape[1]))
+    for start in range(0, total.shape[0], rows):
+        total[start : start + rows] += left[:, start : start + rows].T @ right
+
+
 def _as_float64(name: str, value: object) -> np.ndarray:
     try:
         array = np.array(value, dtype=np.float64)
@@ -41,10 +51,14 @@ def _as_float64(name: str, value: object) -> np.ndarray:
 class Cell:
     """Base class: parameters, sizes, input checks and the measured ``alpha``.
 
-    Subclasses define ``state_size``, ``forward``, ``backward``,
-    ``next_state(cache)`` (the output state held in the cache),
-    ``output(state)`` (the part a head reads, ``h``) and ``output_grad(dh)``
-    (``dh`` of shape (batch, hidden_size) embedded in state shape).
+    Subclasses define ``state_size``, ``forward``, ``backward_into`` (which adds the
+    step's parameter gradients into accumulators, so no per-step gradient arrays are
+    held), ``next_state(cache)`` (the output state held in the cache), ``output(state)``
+    (the part a head reads, ``h``), ``output_grad(dh)`` (``dh`` of shape (batch,
+    hidden_size) embedded in state shape), and the two shortcuts the runners use,
+    ``output_of(cache)`` (``output(next_state(cache))``) and ``add_output_grad(dstate,
+    dh)`` (``dstate + output_grad(dh)``, written into ``dstate``: the runner's carry,
+    which it no longer needs), which a cell may write without the copies.
     """
 
     input_size: int
@@ -65,10 +79,39 @@ class Cell:
         bias_hh: np.ndarray | None = None,
         **options,
     ) -> Cell:
-        """A cell holding weights in PyTorch's layout (``weight_ih``: (gates * H, I),
-        ``weight_hh``: (gates * H, H), biases: (gates * H,); LSTM gates in the order
-        i, f, g, o). The arrays are copied as float64; ``b = bias_ih + bias_hh``.
-        Raises ``ValueError`` naming an array whose shape does not fit."""
+        """A cell holding weights given in PyTorch's layout.
+
+        Parameters
+        ----------
+        weight_ih : array_like
+            (gates * H, I): PyTorch's ``weight_ih``; LSTM gates in the order i, f, g, o.
+        weight_hh : array_like
+            (gates * H, H).
+        bias_ih, bias_hh : array_like, optional
+            (gates * H,) each; our ``b`` is their sum (zeros when both are None).
+        **options
+            Passed to the constructor (e.g. ``seed``; unused weights are replaced).
+
+        Returns
+        -------
+        Cell
+            A new cell of this class with copies of the arrays, as float64.
+
+        Raises
+        ------
+        TypeError
+            For something that is not an array of numbers, named.
+        ValueError
+            Naming an array whose shape does not fit, or that is not finite.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from mini_bptt import RNNCell
+        >>> cell = RNNCell.from_weights(np.ones((4, 3)), np.eye(4), np.ones(4), np.ones(4))
+        >>> cell.input_size, cell.hidden_size, cell.params["b"].tolist()
+        (3, 4, [2.0, 2.0, 2.0, 2.0])
+        """
         weight_ih, weight_hh = (
             _as_float64("weight_ih", weight_ih),
             _as_float64("weight_hh", weight_hh),
@@ -93,10 +136,50 @@ class Cell:
         cell.params["b"] = b
         return cell
 
+    def backward(self, cache, dstate_next: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """dL/dstate at the step's input and this step's own parameter gradients.
+        A cell defines this or ``backward_into``; each is written with the other."""
+        if type(self).backward_into is Cell.backward_into:
+            raise NotImplementedError(f"{type(self).__name__} defines neither backward method")
+        dparams = {name: np.zeros_like(p) for name, p in self.params.items()}
+        return self.backward_into(cache, dstate_next, dparams), dparams
+
+    def backward_into(self, cache, dstate_next: np.ndarray, grads: dict) -> np.ndarray:
+        """dL/dstate at the step's input; this step's parameter gradients added to ``grads``."""
+        if type(self).backward is Cell.backward:
+            raise NotImplementedError(f"{type(self).__name__} defines neither backward method")
+        dstate, dparams = self.backward(cache, dstate_next)
+        for name, d in dparams.items():
+            grads[name] += d
+        return dstate
+
+    def output_of(self, cache) -> np.ndarray:
+        """The part of the cache's output state that a head reads."""
+        return self.output(self.next_state(cache))
+
+    def add_output_grad(self, dstate: np.ndarray, dh: np.ndarray) -> np.ndarray:
+        """``dstate + output_grad(dh)`` (a cell may write it into ``dstate``, the carry)."""
+        return dstate + self.output_grad(dh)
+
     def weights(self) -> dict[str, np.ndarray]:
-        """The parameters in PyTorch's layout: ``weight_ih``, ``weight_hh``, ``bias_ih``
-        (our ``b``) and ``bias_hh`` (zeros), copies. ``from_weights(**cell.weights())``
-        is the same cell."""
+        """The parameters in PyTorch's layout, as copies.
+
+        Returns
+        -------
+        dict
+            ``weight_ih``, ``weight_hh``, ``bias_ih`` (our ``b``) and ``bias_hh`` (zeros):
+            ``from_weights(**cell.weights())`` is the same cell.
+
+        Raises
+        ------
+        Nothing: the parameters were checked when the cell was made.
+
+        Examples
+        --------
+        >>> from mini_bptt import LSTMCell
+        >>> {k: v.shape for k, v in LSTMCell(3, 2).weights().items()}
+        {'weight_ih': (8, 3), 'weight_hh': (8, 2), 'bias_ih': (8,), 'bias_hh': (8,)}
+        """
         return {
             "weight_ih": self.params[self.INPUT_WEIGHT].copy(),
             "weight_hh": self.params[self.HIDDEN_WEIGHT].copy(),

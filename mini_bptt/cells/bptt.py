@@ -25,22 +25,18 @@ def reverse_step(cell, head, index: int, cache, dstate: np.ndarray, grads: dict)
     """Reverse step ``index + 1``: head loss at its output, then the cell backward.
 
     Returns (loss of this step, dL/dstate at the step's input). ``grads`` is
-    accumulated in place.
+    accumulated in place, and ``dstate`` (the carry) may be overwritten.
     """
-    h = cell.output(cell.next_state(cache))
-    loss, dh, dhead = head.loss_and_grads(index, h)
-    dstate, dcell = cell.backward(cache, dstate + cell.output_grad(dh))
-    for name, d in dcell.items():
-        grads[name] += d
+    loss, dh, dhead = head.loss_and_grads(index, cell.output_of(cache))
     for name, d in dhead.items():
         grads[name] += d
-    return loss, dstate
+    return loss, cell.backward_into(cache, cell.add_output_grad(dstate, dh), grads)
 
 
 def check_run(cell, xs, h0, head) -> tuple[int, int]:
     """Validate the arguments of a run; return (steps, batch)."""
     for name, value, needs in (
-        ("cell", cell, ("check_inputs", "forward", "backward", "next_state")),
+        ("cell", cell, ("check_inputs", "forward", "backward_into", "next_state", "output_of")),
         ("head", head, ("check", "loss_and_grads")),
     ):
         if not all(callable(getattr(value, method, None)) for method in needs):
@@ -56,9 +52,39 @@ def check_run(cell, xs, h0, head) -> tuple[int, int]:
 def full_bptt(cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
     """Standard BPTT: one forward sweep keeping every internal state, then T backward steps.
 
-    xs: (steps, batch, input_size); h0: (batch, state_size). Accounting as the
-    ``bptt`` plan: h0 (1 unit) and the caches of steps 1..T-1 are saved, the
-    cache of step T is the free working core.
+    The reference every checkpointed run is compared with. Accounting as the ``bptt``
+    plan: h0 (1 unit) and the caches of steps 1..T-1 are saved, the cache of step T is
+    the free working core.
+
+    Parameters
+    ----------
+    cell : RNNCell, LSTMCell or another ``Cell``
+        The recurrent cell.
+    xs : numpy.ndarray
+        Inputs, float64, shape (steps, batch, input_size).
+    h0 : numpy.ndarray
+        Initial state, float64, shape (batch, state_size).
+    head : MSEHead, SoftmaxHead or another head
+        The per-step loss.
+
+    Returns
+    -------
+    Result
+        Loss, gradients, ``dh0`` and the accounting (T forwards, peak ``1 + alpha (T - 1)``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a cell or head of the wrong kind, or arrays of the wrong type or shape, named.
+
+    Examples
+    --------
+    >>> import numpy as np, mini_bptt as mb
+    >>> cell, rng = mb.RNNCell(3, 4), np.random.default_rng(0)
+    >>> head = mb.MSEHead(rng.normal(size=(5, 2, 4)))
+    >>> result = mb.full_bptt(cell, rng.normal(size=(5, 2, 3)), np.zeros((2, 4)), head)
+    >>> result.forward_count, result.peak_memory, sorted(result.grads)
+    (5, 9.0, ['W_hh', 'W_xh', 'b'])
     """
     steps, _ = check_run(cell, xs, h0, head)
     state, caches = h0, []

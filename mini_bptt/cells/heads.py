@@ -13,7 +13,26 @@ from mini_bptt.cells import _checks
 
 
 class MSEHead:
-    """loss = 1/2 sum_i ||h_i - targets[i-1]||^2; targets: (steps, batch, hidden_size)."""
+    """Squared error on the cell's output: loss = 1/2 sum_i ||h_i - targets[i-1]||^2.
+
+    Parameters
+    ----------
+    targets : numpy.ndarray
+        Finite float64 array of shape (steps, batch, hidden_size).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For targets that are not a finite float64 array of three dimensions, named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> head = MSEHead(np.ones((5, 2, 3)))
+    >>> loss, dh, dparams = head.loss_and_grads(0, np.zeros((2, 3)))
+    >>> loss, dh.shape, dparams
+    (3.0, (2, 3), {})
+    """
 
     def __init__(self, targets: np.ndarray) -> None:
         if not isinstance(targets, np.ndarray) or targets.ndim != 3:
@@ -39,8 +58,32 @@ class MSEHead:
 class SoftmaxHead:
     """Softmax readout ``p = softmax(W_hy h + b_y)`` with cross-entropy on ``labels``.
 
-    labels: int array (steps, batch) with values in [0, num_classes), or -1 for
-    "no loss at this step". loss = -sum over labelled (step, row) of log p[label].
+    loss = -sum over labelled (step, row) of log p[label].
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Integer array (steps, batch) with values in [0, num_classes), or -1 for "no loss
+        at this step".
+    num_classes : int
+        C >= 2; ``W_hy`` is (C, hidden_size) and ``b_y`` (C,).
+    hidden_size : int
+        The cell's hidden size H.
+    seed : int
+        Seed (>= 0) of the initial ``W_hy``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For labels of the wrong dtype, shape or range, or sizes out of range, named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> head = SoftmaxHead(np.array([[0, 2], [1, -1]]), num_classes=3, hidden_size=4)
+    >>> loss, dh, dparams = head.loss_and_grads(1, np.zeros((2, 4)))
+    >>> round(loss, 4), sorted(dparams)
+    (1.0986, ['W_hy', 'b_y'])
     """
 
     def __init__(self, labels: np.ndarray, num_classes: int, hidden_size: int, seed: int = 0):

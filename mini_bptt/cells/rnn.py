@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mini_bptt.cells import _checks
-from mini_bptt.cells.base import Cell
+from mini_bptt.cells.base import Cell, add_outer_product
 
 
 class RNNCache(NamedTuple):
@@ -28,6 +28,27 @@ class RNNCell(Cell):
 
     The layout of ``torch.nn.RNNCell`` (tanh): ``W_xh`` is its ``weight_ih``, ``W_hh`` its
     ``weight_hh``, and its two biases add up to ``b``; see ``from_weights``, ``weights``.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+        Sizes I and H (>= 1). ``W_xh`` is (H, I), ``W_hh`` (H, H), ``b`` (H,), float64.
+    seed : int
+        Seed (>= 0) of the uniform(-1/sqrt(H), 1/sqrt(H)) initial weights; ``b`` is 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a size or seed that is not a whole number in range, or weights larger than
+        the memory the machine has available, named.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cell = RNNCell(3, 4, seed=1)
+    >>> state, cache = cell.forward(np.zeros((2, 4)), np.ones((2, 3)))
+    >>> state.shape, cell.alpha
+    ((2, 4), 2.0)
     """
 
     def __init__(self, input_size: int, hidden_size: int, seed: int = 0) -> None:
@@ -44,21 +65,20 @@ class RNNCell(Cell):
 
     def forward(self, state: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, RNNCache]:
         p = self.params
-        a = x @ p["W_xh"].T + state @ p["W_hh"].T + p["b"]  # (B, H) pre-activation
-        h = np.tanh(a)  # (B, H)
+        a = x @ p["W_xh"].T  # (B, H) pre-activation, summed in place
+        a += state @ p["W_hh"].T
+        a += p["b"]
+        h = np.tanh(a, out=a)  # (B, H)
         return h, RNNCache(x, state, h)
 
-    def backward(
-        self, cache: RNNCache, dstate_next: np.ndarray
-    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def backward_into(
+        self, cache: RNNCache, dstate_next: np.ndarray, grads: dict[str, np.ndarray]
+    ) -> np.ndarray:
         da = dstate_next * (1.0 - cache.h * cache.h)  # (B, H) through tanh
-        dparams = {
-            "W_xh": da.T @ cache.x,  # (H, I)
-            "W_hh": da.T @ cache.h_prev,  # (H, H)
-            "b": da.sum(axis=0),  # (H,)
-        }
-        dstate = da @ self.params["W_hh"]  # (B, H)
-        return dstate, dparams
+        add_outer_product(grads["W_xh"], da, cache.x)  # (H, I)
+        add_outer_product(grads["W_hh"], da, cache.h_prev)  # (H, H)
+        grads["b"] += da.sum(axis=0)  # (H,)
+        return da @ self.params["W_hh"]  # (B, H)
 
     def next_state(self, cache: RNNCache) -> np.ndarray:
         return cache.h
@@ -68,3 +88,10 @@ class RNNCell(Cell):
 
     def output_grad(self, dh: np.ndarray) -> np.ndarray:
         return dh
+
+    def output_of(self, cache: RNNCache) -> np.ndarray:
+        return cache.h
+
+    def add_output_grad(self, dstate: np.ndarray, dh: np.ndarray) -> np.ndarray:
+        dstate += dh  # in the carry
+        return dstate

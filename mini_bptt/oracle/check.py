@@ -63,7 +63,44 @@ def check(
     alpha: int | float = 1.0,
     internal_has_output: bool = True,
 ) -> CheckResult:
-    """Replay ``actions`` (Actions, {"op", "step"} dicts or (op, step) pairs) and judge them."""
+    """Judge a trace: replay ``actions`` under the rules and say whether it is valid.
+
+    Parameters
+    ----------
+    actions : iterable
+        ``Action`` s, ``{"op", "step"}`` dicts or ``(op, step)`` pairs, from any
+        implementation (``Recorder`` records them from a training loop).
+    steps : int
+        Sequence length T.
+    memory : int, float or str
+        The budget in hidden-state units, ``h[0]`` included, or ``"N%"``.
+    alpha : int or float
+        Internal-state size in hidden-state units.
+    internal_has_output : bool
+        Whether ``restore_internal`` may restart the forward.
+
+    Returns
+    -------
+    CheckResult
+        ``valid``, ``errors`` (the first broken rule, with its action index),
+        ``forward_count``, ``peak_memory``, the strategy the trace uses and its optimum,
+        and the optimum over all strategies with the ``overhead`` over it (None, with
+        ``optimum_note`` saying why, when that DP would pass the ``check_seconds`` limit).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad arguments (not for a bad trace: that is ``valid=False``), named.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> verdict = mb.check(mb.plan(20, 4).actions, steps=20, memory=4)
+    >>> verdict.valid, verdict.forward_count == verdict.optimal_forward_count
+    (True, True)
+    >>> mb.check([("forward", 1), ("backward", 2)], steps=2, memory=1).errors
+    ['action 1 (backward 2): backward needs s[2] in the core or saved']
+    """
     steps, units, budget = problem(steps, memory, alpha, internal_has_output)
     if isinstance(actions, str | bytes) or not isinstance(actions, Iterable):
         raise TypeError(f"actions must be a sequence of actions, got {type(actions).__name__}")

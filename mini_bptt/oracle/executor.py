@@ -8,11 +8,17 @@ reversed, from the output state inside that step's internal state.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import tracemalloc
+from collections.abc import Iterator
+
 import numpy as np
 
+from mini_bptt.cells import _checks
 from mini_bptt.cells.base import cache_nbytes
 from mini_bptt.cells.bptt import check_run, reverse_step, zero_grads
-from mini_bptt.cells.result import Result
+from mini_bptt.cells.result import MemoryReport, Result
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -27,13 +33,59 @@ from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import units_for
 
 
-def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
-    """Run ``plan`` on ``cell`` with inputs ``xs`` (steps, batch, input_size) from state ``h0``.
+def execute(
+    plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head, *, measure_memory: bool = False
+) -> Result:
+    """Run ``plan`` on a real cell: checkpointed BPTT with exact accounting.
 
-    Rules and memory are enforced with the plan's own ``memory``, ``alpha`` and
-    ``internal_has_output``; make the plan with ``alpha=cell.alpha`` for its
-    units to describe the cell's real memory. ``peak_bytes`` is measured from
-    the ``nbytes`` of the arrays held in the store.
+    Every action is checked against the rules before any arithmetic, with the plan's own
+    ``memory``, ``alpha`` and ``internal_has_output``; make the plan with
+    ``alpha=cell.alpha`` so that its units describe the cell's real memory. The
+    gradients are bitwise equal to ``full_bptt``'s: recomputation repeats the same
+    arithmetic.
+
+    Parameters
+    ----------
+    plan : Plan
+        The actions to run, for ``plan.steps`` steps.
+    cell : RNNCell, LSTMCell or another ``Cell``
+        The recurrent cell (its parameters are read, not changed).
+    xs : numpy.ndarray
+        Inputs, float64, shape (steps, batch, input_size).
+    h0 : numpy.ndarray
+        Initial state, float64, shape (batch, state_size).
+    head : MSEHead, SoftmaxHead or another head
+        The per-step loss on the cell's output.
+    measure_memory : bool
+        Also trace the run with ``tracemalloc`` (slower) and report in
+        ``Result.memory`` the plan's peak against the bytes the run really held.
+
+    Returns
+    -------
+    Result
+        ``loss``, ``grads`` (name -> array, the cell's and the head's), ``dh0``,
+        ``forward_count``, ``backward_count``, ``peak_memory`` (units), ``peak_bytes``
+        (``nbytes`` of the saved arrays at the peak), ``memory_timeline`` and ``memory``.
+
+    Raises
+    ------
+    PlanError
+        (a ValueError) at the first action that breaks a rule, before its arithmetic.
+    TypeError, ValueError
+        For arguments of the wrong type or shape, named.
+
+    Examples
+    --------
+    >>> import numpy as np, mini_bptt as mb
+    >>> cell, rng = mb.LSTMCell(3, 4), np.random.default_rng(0)
+    >>> xs, h0 = rng.normal(size=(10, 2, 3)), np.zeros((2, 8))
+    >>> head = mb.MSEHead(rng.normal(size=(10, 2, 4)))
+    >>> result = mb.execute(mb.plan(10, "30%", alpha=cell.alpha), cell, xs, h0, head)
+    >>> full = mb.full_bptt(cell, xs, h0, head)
+    >>> all(np.array_equal(result.grads[k], full.grads[k]) for k in full.grads)
+    True
+    >>> result.forward_count, full.forward_count
+    (17, 10)
     """
     if not isinstance(plan, Plan):
         raise TypeError(
@@ -46,6 +98,47 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
     budget = units.to_units(parse_memory(plan.memory, plan.steps, units))
     replay = Replay(steps, units, budget, plan.internal_has_output)
 
+    _checks.boolean("measure_memory", measure_memory)
+    with _traced(measure_memory) as traced:
+        result = _run(plan, replay, units, cell, xs, h0, head)
+    if not measure_memory:
+        return result
+    report = MemoryReport(
+        plan_peak_units=result.peak_memory,
+        plan_peak_bytes=result.peak_bytes,
+        unit_bytes=h0.nbytes,
+        measured_peak_bytes=traced.peak,
+        gradient_bytes=sum(g.nbytes for g in result.grads.values()),
+    )
+    return dataclasses.replace(result, memory=report)
+
+
+class _Trace:
+    peak = 0
+
+
+@contextlib.contextmanager
+def _traced(enabled: bool) -> Iterator[_Trace]:
+    """Peak bytes allocated inside the block (``tracemalloc``), above what existed before."""
+    trace = _Trace()
+    if not enabled:
+        yield trace
+        return
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    try:
+        yield trace
+        trace.peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if started:
+            tracemalloc.stop()
+
+
+def _run(plan: Plan, replay: Replay, units, cell, xs, h0, head) -> Result:
+    """The loop of ``execute``: every action replayed, then applied to the arrays."""
     hidden = {0: h0}  # position -> saved state array
     internal = {}  # position -> saved cache
     state, core, core_step = h0, None, None
@@ -57,10 +150,13 @@ def execute(plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
         op, step = action.op, action.step
         apply(index, op, step)  # raises before any arithmetic on a broken rule
         if op == FORWARD:
+            core = None  # the new step's cache replaces it: never hold both
             state, core = cell.forward(state, xs[step - 1])
             core_step = step
         elif op == BACKWARD:
             cache = core if core_step == step else internal[step]
+            if core_step == step:  # s[step] is never read again: let the core go
+                core, core_step = None, None
             step_loss, dstate = reverse_step(cell, head, step - 1, cache, dstate, grads)
             loss += step_loss
         elif op == SAVE_HIDDEN:

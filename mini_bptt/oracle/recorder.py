@@ -35,7 +35,45 @@ from mini_bptt.planning.replay import Replay
 
 
 class Recorder:
-    """A trace being recorded for ``steps`` steps within ``memory`` (units or "N%")."""
+    """A trace being recorded from a training loop, checked action by action.
+
+    Call one method per action (``forward(i)``, ``save_hidden(i)``, ``save_internal(i)``,
+    ``restore_hidden(i)``, ``restore_internal(i)``, ``free_hidden(i)``,
+    ``free_internal(i)``, ``backward(i)``) where your loop does it; the first broken rule
+    raises ``PlanError`` there, with the action's index, op and rule. ``result()`` judges
+    the whole trace as ``check`` does and ``write(path)`` saves it as JSON for
+    ``mini-bptt check``. As a context manager it checks, on a clean exit, that every
+    step was reversed.
+
+    Parameters
+    ----------
+    steps : int
+        Sequence length T.
+    memory : int, float or str
+        The budget in hidden-state units, ``h[0]`` included, or ``"N%"``.
+    alpha : int or float
+        Internal-state size in hidden-state units.
+    internal_has_output : bool
+        Whether ``restore_internal`` may restart the forward.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad arguments, named; ``PlanError`` (a ValueError) from an action method.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> with mb.Recorder(steps=2, memory=1) as trace:
+    ...     trace.forward(1); trace.forward(2); trace.backward(2)
+    ...     trace.restore_hidden(0); trace.forward(1); trace.backward(1)
+    >>> trace.result().valid, trace.result().forward_count
+    (True, 3)
+    >>> mb.Recorder(steps=2, memory=1).backward(1)
+    Traceback (most recent call last):
+    ...
+    mini_bptt.planning.replay.PlanError: action 0 (backward 1): ... the next step is 2
+    """
 
     def __init__(
         self,

@@ -27,7 +27,28 @@ OPS = (
 
 @dataclass(frozen=True)
 class Action:
-    """One action of a plan: ``op`` (one of ``OPS``) applied to time step ``step``."""
+    """One action of a plan: ``op`` (one of ``OPS``) applied to time step ``step``.
+
+    Parameters
+    ----------
+    op : str
+        ``forward``, ``backward``, ``save_hidden``, ``save_internal``, ``restore_hidden``,
+        ``restore_internal``, ``free_hidden`` or ``free_internal`` (docs/model.md,
+        *Actions*, gives each one's rule and effect).
+    step : int
+        The time step: 0..T for the hidden-state ops, 1..T for the others.
+
+    Raises
+    ------
+    Nothing here: an action is only data. The rules are checked when a plan is replayed
+    (``Plan``, ``check``, ``execute``), which raise ``PlanError`` for an unknown op or a
+    bad step.
+
+    Examples
+    --------
+    >>> Action("forward", 3).to_dict()
+    {'op': 'forward', 'step': 3}
+    """
 
     op: str
     step: int

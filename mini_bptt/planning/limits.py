@@ -87,8 +87,40 @@ def current() -> Limits:
 
 @contextlib.contextmanager
 def resource_limits(**changes: float) -> Iterator[Limits]:
-    """Change some limits (``table_bytes``, ``seconds``, ``actions``, ``check_seconds``)
-    inside a ``with`` block."""
+    """Change some resource limits inside a ``with`` block.
+
+    Parameters
+    ----------
+    table_bytes : int, optional
+        Bytes of DP tables a request may allocate (default: half the available memory).
+    seconds : float, optional
+        Estimated DP time ``plan``/``cost`` may spend (default 600).
+    actions : int, optional
+        Length of an action list ``plan`` may build (default 10**8).
+    check_seconds : float, optional
+        Estimated DP time ``check`` may spend on the optimum it reports (default 10).
+
+    Returns
+    -------
+    context manager
+        Yields the ``Limits`` in force inside the block.
+
+    Raises
+    ------
+    TypeError
+        For an unknown limit name.
+    ValueError
+        For a limit that is not a positive number.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> with mb.resource_limits(actions=100):
+    ...     mb.plan(100, 3, strategy="hsm")
+    Traceback (most recent call last):
+    ...
+    mini_bptt.planning.limits.ResourceLimitError: ... 690 actions, over the limit of 100; ...
+    """
     for name, value in changes.items():
         if name not in Limits.__dataclass_fields__:
             accepted = ", ".join(Limits.__dataclass_fields__)

@@ -34,11 +34,51 @@ class InfeasibleMemoryError(ValueError):
 class Plan:
     """A plan: the actions realising a strategy for (steps, memory, alpha), and its exact counts.
 
-    Building one replays ``actions`` under the rules of docs/model.md within ``memory``
-    (units or "N%"): an invalid plan raises ``PlanError`` naming the first broken rule,
-    and ``forward_count`` and ``peak_memory`` (hidden-state units) are what the actions
-    give, never copied by hand. ``strategy`` and ``model`` are labels (any text for a
-    plan from elsewhere).
+    Building one replays ``actions`` under the rules of docs/model.md within ``memory``,
+    so ``forward_count`` and ``peak_memory`` are what the actions give, never copied by
+    hand. ``plan()`` makes one; build one yourself for a schedule from elsewhere.
+
+    Parameters
+    ----------
+    steps : int
+        Sequence length T.
+    memory : int, float or str
+        The budget, in hidden-state units or ``"N%"`` of full BPTT's peak.
+    alpha : int or float
+        Internal-state size in hidden-state units.
+    internal_has_output : bool
+        Whether ``restore_internal`` may restart the forward from a saved internal state.
+    strategy, model : str
+        Labels (any text for a plan from elsewhere).
+    actions : sequence
+        ``Action`` s, ``{"op", "step"}`` dicts or ``(op, step)`` pairs.
+
+    Attributes
+    ----------
+    forward_count : int
+        The number of ``forward`` actions.
+    peak_memory : int or float
+        The most hidden-state units saved at once, ``h[0]`` included.
+
+    Raises
+    ------
+    PlanError
+        (a ValueError) at the first action that breaks a rule, naming its index and rule.
+    TypeError, ValueError
+        For arguments of the wrong type or range, named.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> p = mb.Plan(2, 2, 1, True, "by hand", "none",
+    ...             [("forward", 1), ("forward", 2), ("backward", 2),
+    ...              ("restore_hidden", 0), ("forward", 1), ("backward", 1)])
+    >>> p.forward_count, p.peak_memory
+    (3, 1)
+    >>> mb.Plan(2, 2, 1, True, "x", "y", [("backward", 2)])
+    Traceback (most recent call last):
+    ...
+    mini_bptt.planning.replay.PlanError: action 0 (backward 2): backward needs s[2] in the core ...
     """
 
     steps: int
@@ -259,9 +299,57 @@ def plan(
     internal_has_output: bool = True,
     progress: Progress | None = None,
 ) -> Plan:
-    """A plan for ``steps`` time steps within ``memory`` hidden-state units (or "N%").
+    """A plan for ``steps`` time steps within ``memory``: the actions, and their exact counts.
 
-    ``progress(done, total)`` is called while long DP tables are filled.
+    Parameters
+    ----------
+    steps : int
+        Sequence length T (>= 1).
+    memory : int, float or str
+        Budget for everything saved, ``h[0]`` included, in hidden-state units; or ``"N%"``
+        of full BPTT's peak ``1 + alpha (T - 1)``. A float within 1e-9 of a whole unit
+        counts as that unit.
+    alpha : int or float
+        Size of an internal state in hidden-state units (tanh RNN 2, LSTM 4.5), a ratio
+        p/q with q <= 1000, from 1 to 10**6.
+    strategy : str
+        What may be saved: ``"hsm"`` hidden states, ``"ism"`` internal states, ``"msm"``
+        both; or a fixed baseline: ``"bptt"``, ``"recompute"``, ``"chen"``,
+        ``"chen-recursive"``.
+    model : str
+        ``"optimal"``: the fewest forwards any valid plan reaches; ``"paper"``: the
+        paper's recursions (ISM/MSM hold the start of every sub-problem).
+    internal_has_output : bool
+        Whether a saved internal state also holds its step's output, so the forward may
+        restart from it (``restore_internal``). False matches adjoint codes.
+    progress : callable, optional
+        ``progress(done, total)`` (rows of the DP tables), called while they are filled.
+
+    Returns
+    -------
+    Plan
+        The actions, ``forward_count`` (forward evaluations, T backward ones besides) and
+        ``peak_memory`` (hidden-state units), both replayed from the actions.
+
+    Raises
+    ------
+    TypeError
+        An argument of the wrong type (``steps`` not an integer, ``memory`` not a number
+        or string, ...), named in the message.
+    ValueError
+        A value out of range, named in the message; ``InfeasibleMemoryError`` (a
+        ValueError) when ``memory`` is below the smallest the strategy can use, with that
+        smallest; ``ResourceLimitError`` (a ValueError) when the DP tables, their time or
+        the action list would pass the limits of ``resource_limits``.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> p = mb.plan(1000, "5%", alpha=5)
+    >>> p.forward_count, p.peak_memory
+    (1950, 249)
+    >>> [f"{a.op} {a.step}" for a in mb.plan(3, 2, strategy="hsm").actions][:4]
+    ['forward 1', 'save_hidden 1', 'forward 2', 'forward 3']
     """
     steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
     request = (strategy, model, units, internal_has_output, steps, budget)
@@ -298,7 +386,31 @@ def cost(
 ) -> int:
     """Forward evaluations of ``plan(...)`` with the same arguments, without building actions.
 
-    HSM and the baselines are closed forms; ISM/MSM read cached DP tables.
+    HSM and the baselines are closed forms (any ``steps``, in microseconds); ISM and MSM
+    read DP tables, filled once per strategy and ``alpha`` and cached.
+
+    Parameters
+    ----------
+    steps, memory, alpha, strategy, model, internal_has_output, progress
+        As for ``plan``.
+
+    Returns
+    -------
+    int
+        The number of ``forward`` actions of the plan (T backward ones besides).
+
+    Raises
+    ------
+    TypeError, ValueError
+        As for ``plan``, except that no action list is built, so none is too long.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> mb.cost(1000, "5%", alpha=5)
+    1950
+    >>> mb.cost(10**30, 2, strategy="hsm") > 10**44
+    True
     """
     steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
     request = (strategy, model, units, internal_has_output, steps, budget)

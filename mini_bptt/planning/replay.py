@@ -7,6 +7,8 @@ disagree. Each ``_op`` method below is one row of that table.
 
 from __future__ import annotations
 
+from array import array
+
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -53,7 +55,7 @@ class Replay:
         self.peak = self.used
         self.forward_count = 0
         self.backward_count = 0
-        self.timeline: list[int] = []
+        self.timeline = array("q")  # saved units after each action: 8 bytes per action
         self._rules = {
             FORWARD: self._forward,
             SAVE_HIDDEN: self._save_hidden,

@@ -136,3 +136,40 @@ def _bad_runs():
 def test_bad_run_arguments_are_named(cell, xs, h0, head, error, name):
     with pytest.raises(error, match=name):
         mb.full_bptt(cell, xs, h0, head)
+
+
+class OneBackwardRNN(mb.RNNCell):
+    """A cell written the plain way: ``backward`` returns this step's gradients, and the
+    base class supplies ``backward_into`` and the shortcuts."""
+
+    backward_into = mb.cells.base.Cell.backward_into
+    output_of = mb.cells.base.Cell.output_of
+    add_output_grad = mb.cells.base.Cell.add_output_grad
+
+    def backward(self, cache, dstate_next):
+        da = dstate_next * (1.0 - cache.h * cache.h)
+        grads = {"W_xh": da.T @ cache.x, "W_hh": da.T @ cache.h_prev, "b": da.sum(axis=0)}
+        return da @ self.params["W_hh"], grads
+
+
+def test_a_cell_with_only_backward_runs_and_equals_its_in_place_twin():
+    cell, xs, h0, head = make_problem("rnn", 12, 3, seed=4)
+    plain = OneBackwardRNN(cell.input_size, cell.hidden_size, seed=4)
+    plain.params = {name: p.copy() for name, p in cell.params.items()}
+    plan = mb.plan(12, 4, alpha=plain.alpha)
+    ran, full = mb.execute(plan, plain, xs, h0, head), mb.full_bptt(plain, xs, h0, head)
+    assert all(np.array_equal(ran.grads[k], full.grads[k]) for k in full.grads)
+    twin = mb.full_bptt(cell, xs, h0, head)  # in-place accumulation, blocked products
+    assert all(np.allclose(twin.grads[k], full.grads[k], rtol=1e-12) for k in full.grads)
+    assert np.array_equal(twin.dh0, full.dh0)
+
+
+def test_a_cell_with_neither_backward_method_says_so():
+    class NoBackward(mb.cells.base.Cell):
+        GATES = 1
+
+    cell = NoBackward(2, 2)
+    with pytest.raises(NotImplementedError, match="NoBackward defines neither backward"):
+        cell.backward(None, None)
+    with pytest.raises(NotImplementedError, match="NoBackward defines neither backward"):
+        cell.backward_into(None, None, {})

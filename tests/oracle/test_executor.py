@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tracemalloc
 from fractions import Fraction
 from functools import partial
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.planning.plan import Plan, bptt_peak
+from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import units_for
 from tests.helpers import forged_plan, make_problem
 
@@ -163,11 +165,11 @@ def saved_bound(peak_memory: float, state_bytes: int) -> float:
 
 
 def working_set(cell, state_bytes: int) -> int:
-    """Free working space that does not grow with T (docs/model.md): gradient accumulators and one
-    step's parameter-gradient temporaries, cursor, core and carry with their temporaries,
-    and the per-action lists (timeline) of a few hundred actions."""
+    """Free working space that does not grow with T (docs/model.md): gradient accumulators
+    (updated in place: no per-step gradient arrays), cursor, core and carry with one step's
+    temporaries, and the per-action timeline of a few hundred actions."""
     gradient_bytes = sum(p.nbytes for p in cell.params.values())
-    return 2 * gradient_bytes + 16 * state_bytes + 64 * 1024
+    return gradient_bytes + 16 * state_bytes + 64 * 1024
 
 
 @pytest.mark.parametrize(
@@ -196,3 +198,55 @@ def test_full_bptt_grows_linearly_while_msm_stays_flat():
         assert 4.5 * state_bytes <= slope <= saved_bound(4.5, state_bytes)
     assert max(msm) - min(msm) <= 8 * state_bytes
     assert max(msm) <= saved_bound(60, state_bytes) + working_set(cell, state_bytes)
+
+
+@pytest.mark.parametrize("memory", ["2%", "3%", "5%", "20%"])
+def test_measured_bytes_beyond_the_plan_are_the_gradients_and_one_step(memory):
+    """LSTM at T = 200: what the run holds beyond the plan's saved arrays is bounded by the
+    gradient accumulators plus one step's arrays, both counted from the shapes."""
+    steps, batch, inputs, hidden = 200, 32, 64, 128
+    rng = np.random.default_rng(0)
+    cell = mb.LSTMCell(inputs, hidden, seed=0)
+    xs = rng.normal(size=(steps, batch, inputs))
+    h0 = rng.normal(size=(batch, 2 * hidden))
+    head = mb.MSEHead(rng.normal(size=(steps, batch, hidden)))
+    plan = mb.plan(steps, memory, alpha=cell.alpha)
+    report = mb.execute(plan, cell, xs, h0, head, measure_memory=True).memory
+
+    state, gates, half = 8 * batch * 2 * hidden, 8 * batch * 4 * hidden, 8 * batch * hidden
+    assert report.gradient_bytes == 8 * 4 * hidden * (inputs + hidden + 1)
+    assert report.unit_bytes == state
+    assert report.plan_peak_bytes == plan.peak_memory * state  # saved arrays follow the units
+    # one step, read off LSTMCell.forward/backward_into and reverse_step: the cursor, the
+    # carry in and out, the core (alpha states), dz and one block of a gradient product
+    # (each at most a (batch, 4H) array), dc and its two temporaries and the head's dh
+    # (four (batch, H) arrays), and the replay's timeline (8 bytes per action, grown by 1/8)
+    one_step = 3 * state + cell.alpha * state + 2 * gates + 4 * half + 9 * len(plan.actions)
+    # besides, each saved state is a few Python objects around its arrays (and a dict slot)
+    _, cache = cell.forward(h0, xs[0])
+    headers = sum(sys.getsizeof(a) - (a.nbytes if a.flags.owndata else 0) for a in cache)
+    per_state = sys.getsizeof(cache) + headers + 100
+    objects = per_state * most_states_saved(plan)
+    bound = report.gradient_bytes + one_step + objects
+    assert report.gradient_bytes < report.beyond_plan_bytes <= bound
+    assert report.measured_peak_bytes == report.plan_peak_bytes + report.beyond_plan_bytes
+    assert "gradient accumulators" in report.table()
+
+
+def most_states_saved(plan) -> int:
+    """The most hidden and internal states the plan holds at once."""
+    units = units_for(plan.alpha)
+    replay = Replay(plan.steps, units, None, plan.internal_has_output)
+    most = 1
+    for index, action in enumerate(plan.actions):
+        replay.apply(index, action.op, action.step)
+        most = max(most, len(replay.hidden) + len(replay.internal))
+    return most
+
+
+def test_memory_is_measured_only_when_asked():
+    cell, xs, h0, head = make_problem("rnn", 5, 2)
+    plan = mb.plan(5, 3, alpha=cell.alpha)
+    assert mb.execute(plan, cell, xs, h0, head).memory is None
+    with pytest.raises(TypeError, match="measure_memory must be True or False, got 1"):
+        mb.execute(plan, cell, xs, h0, head, measure_memory=1)

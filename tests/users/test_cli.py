@@ -169,3 +169,19 @@ def test_no_progress_when_stderr_is_not_a_terminal(monkeypatch):
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     assert cli._progress_printer() is None
+
+
+def test_run_prints_planned_against_measured_memory(capsys):
+    assert main(["run", "60", "10%", "--batch", "4", "--hidden-size", "16"]) == 0
+    out = capsys.readouterr().out
+    expected = mb.plan(60, "10%", alpha=mb.LSTMCell(64, 16).alpha)
+    assert f"msm plan for 60 steps at 10%: {expected.forward_count} forwards" in out
+    rows = {line[:32].strip(): line.split() for line in out.splitlines()[2:]}
+    state_bytes = 8 * 4 * 2 * 16
+    assert rows["plan peak"][-2] == f"{round(expected.peak_memory * state_bytes):,}"
+    assert rows["gradient accumulators"][-2] == f"{8 * 4 * 16 * (64 + 16 + 1):,}"
+    measured = int(rows["measured peak (tracemalloc)"][-2].replace(",", ""))
+    beyond = int(rows["beyond the plan"][-2].replace(",", ""))
+    assert measured - beyond == expected.peak_memory * state_bytes
+    assert main(["run", "30", "40%", "--cell", "rnn", "--strategy", "hsm"]) == 0
+    assert "rnn cell, batch 32, input 64, hidden 128 (alpha 2)" in capsys.readouterr().out

@@ -45,6 +45,7 @@ NUMBER_TEXTS = [
 OPTION_TEXTS = [
     "--alpha", "--strategy", "--model", "--no-internal-output", "--json", "--show",
     "--steps", "--memory", "--out", "--quick", "--version", "-h", "--", "-", "--bogus",
+    "--cell", "lstm", "rnn", "--batch", "--input-size", "--hidden-size",
     *mb.STRATEGIES, *mb.MODELS, "bogus", "1:10", "1:100:5", "10:1", "1:2:0", "1:2:3:4",
     "a:b", "5%,10%", "1,2,3", ",", "1:", ":",
 ]  # fmt: skip
@@ -127,7 +128,7 @@ def low_limits(tmp_path, monkeypatch):
 
 @FUZZ
 @given(
-    command=st.sampled_from(["plan", "table", "check", "reproduce", "bogus", "", "-h"]),
+    command=st.sampled_from(["plan", "table", "run", "check", "reproduce", "bogus", "", "-h"]),
     rest=st.lists(tokens, max_size=7),
 )
 def test_cli_argv_ends_in_a_result_or_one_line(command, rest):
@@ -356,6 +357,10 @@ NAMED_ARGV = {
     "table zero step": ["table", "--steps", "1:10:0", "--memory", "3"],
     "table huge range": ["table", "--steps", f"1:{10**12}", "--memory", "3"],
     "table nan memory": ["table", "--steps", "5", "--memory", "nan"],
+    "run a huge batch": ["run", "10", "5%", "--batch", str(10**12)],
+    "run for hours": ["run", "20000", "5%", "--hidden-size", "2000"],
+    "run a zero hidden size": ["run", "10", "5%", "--hidden-size", "0"],
+    "run a fraction batch": ["run", "10", "5%", "--batch", "2.5"],
     "check a missing file": ["check", "no-such-trace.json"],
     "check a directory": ["check", "."],
     "check an empty name": ["check", ""],

@@ -1,0 +1,68 @@
+"""Stepping through a plan: the frames follow the replay, and the GIF shows them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mini_bptt as mb
+from mini_bptt import viz
+from mini_bptt.cli import main
+
+BAR = np.array([0x4C, 0x72, 0xB0])  # viz.COLOURS["forward"]: the memory bar
+BUDGET = np.array([0xC4, 0x4E, 0x52])  # viz.COLOURS["backward"]: the budget line
+
+
+def test_frames_follow_the_replay():
+    plan = mb.plan(12, 6, alpha=2, strategy="msm")
+    frames = viz.plan_frames(plan)
+    assert [f.action for f in frames] == list(plan.actions)
+    assert [f.used for f in frames] == viz.memory_timeline(plan)
+    assert frames[-1].next_backward == 0 and frames[-1].forward_count == plan.forward_count
+    for frame in frames:  # what is saved is what the actions saved and did not free
+        done = plan.actions[: frame.index + 1]
+        for op, saved in (("hidden", frame.hidden), ("internal", frame.internal)):
+            kept = {0} if op == "hidden" else set()
+            for action in done:
+                if action.op == f"save_{op}":
+                    kept.add(action.step)
+                elif action.op == f"free_{op}":
+                    kept.discard(action.step)
+            assert set(saved) == kept, (frame.index, op)
+
+
+def test_animate_refuses_what_it_cannot_draw():
+    with pytest.raises(TypeError, match="plan must be a mini_bptt Plan, got list"):
+        viz.animate_plan([])
+    long = mb.plan(200, 2, strategy="hsm")
+    with pytest.raises(ValueError, match=f"plan has {len(long.actions)} actions"):
+        viz.animate_plan(long)
+
+
+def near(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    return np.abs(image.astype(int) - colour).sum(axis=2) < 60
+
+
+def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "plan.gif"
+    assert main(["plan", "40", "4", "--strategy", "hsm", "--animate", str(path)]) == 0
+    plan = mb.plan(40, 4, strategy="hsm")
+    assert f"wrote {path}: {len(plan.actions)} frames, one per action" in capsys.readouterr().out
+    frames = viz.plan_frames(plan)
+    with Image.open(path) as gif:
+        assert gif.n_frames == len(plan.actions)
+        below = 0
+        for k in range(gif.n_frames):
+            gif.seek(k)
+            image = np.asarray(gif.convert("RGB"))
+            lower = image[image.shape[0] // 2 :]  # the memory bar's panel
+            budget_columns = np.flatnonzero(near(lower, BUDGET).any(axis=0))
+            bar_columns = np.flatnonzero(near(lower, BAR).sum(axis=0) > 5)
+            assert len(budget_columns) and len(bar_columns), k
+            assert bar_columns.max() <= budget_columns.max(), k  # never past the line
+            if frames[k].used < 4:
+                assert bar_columns.max() < budget_columns.min() - 5, k  # and it does move
+                below += 1
+        assert below > 10
