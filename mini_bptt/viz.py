@@ -11,8 +11,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from mini_bptt.cells import _checks
 from mini_bptt.planning.actions import Action
-from mini_bptt.planning.plan import Plan, parse_memory, run_replay
+from mini_bptt.planning.plan import Plan, bptt_peak, parse_memory, plan, run_replay
 from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import units_for
 
@@ -22,6 +23,8 @@ COLOURS = {
     "backward": "#c44e52",
     "save_hidden": "#55a868",
     "save_internal": "#8172b2",
+    "restore_hidden": "#55a868",
+    "restore_internal": "#8172b2",
 }
 
 
@@ -106,8 +109,12 @@ def plot_plan(plan: Plan, ax=None):
         "backward": dict(marker="x", s=14),
         "save_hidden": dict(marker="o", s=40, facecolors="none"),
         "save_internal": dict(marker="s", s=40, facecolors="none"),
+        "restore_hidden": dict(marker="<", s=30),  # the forward restarts here: the jumps
+        "restore_internal": dict(marker="<", s=30),
     }
     for op, (xs, ys) in order.items():
+        if not xs:  # only the kinds of action this plan has
+            continue
         kwargs = dict(styles[op])
         colour_key = "edgecolors" if kwargs.get("facecolors") == "none" else "color"
         kwargs[colour_key] = COLOURS[op]
@@ -118,7 +125,8 @@ def plot_plan(plan: Plan, ax=None):
         f"{plan.strategy} ({plan.model}): T={plan.steps}, memory={plan.memory}, "
         f"{plan.forward_count} forwards"
     )
-    ax.legend(loc="upper left", fontsize="small")
+    # beside the axes, not on the first forward sweep
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
     return ax
 
 
@@ -160,7 +168,7 @@ def plot_memory(plan_or_timeline: Plan | Sequence[float], budget: float | None =
     ax.step(range(len(timeline)), timeline, where="post", color="#333333")
     if budget is not None:
         ax.axhline(float(budget), linestyle="--", color="#c44e52", label="budget")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
     ax.set_xlabel("action order")
     ax.set_ylabel("saved units")
     return ax
@@ -418,6 +426,88 @@ def animate_plan(plan: Plan, interval: int = 300):
     animation.frame_count = len(frames)
     plt.close(fig)  # shown through to_jshtml or saved, not by pyplot
     return animation
+
+
+def budget_slider(
+    steps: int,
+    *,
+    alpha: float = 1,
+    strategy: str = "msm",
+    model: str = "optimal",
+    internal_has_output: bool = True,
+):
+    """A slider over the budget that redraws the optimal plan and its cost (live notebooks).
+
+    Parameters
+    ----------
+    steps : int
+        Sequence length T (up to a few hundred: each move plans and draws again).
+    alpha, strategy, model, internal_has_output
+        As for ``plan``.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        Display it as a notebook cell's result; ``.children[0]`` is the slider, in
+        hidden-state units from 1 (h[0] alone) to full BPTT's peak, and ``.children[1]``
+        the picture (or why a budget is too small for the strategy).
+
+    Raises
+    ------
+    ImportError
+        Without ipywidgets (``pip install ipywidgets``) or matplotlib.
+    TypeError, ValueError
+        As for ``plan``.
+
+    Examples
+    --------
+    >>> slider = budget_slider(12, alpha=2).children[0]
+    >>> slider.min, slider.max, slider.step
+    (1.0, 23.0, 1.0)
+    """
+    try:
+        import ipywidgets
+    except ImportError as exc:
+        raise ImportError("the budget slider needs ipywidgets: pip install ipywidgets") from exc
+    plt = _pyplot()
+    units = units_for(alpha)
+    full = float(bptt_peak(_checks.positive_int("steps", steps), units))
+    options = dict(
+        alpha=alpha, strategy=strategy, model=model, internal_has_output=internal_has_output
+    )
+    plan(steps, full, **options)  # names a bad argument now, not at the first move
+    smallest = 1.0  # h[0] alone
+
+    def draw(memory: float) -> None:
+        try:
+            chosen = plan(steps, memory, **options)
+        except ValueError as exc:  # below the strategy's smallest budget
+            print(exc)
+            return
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+        plot_plan(chosen, ax=top)
+        plot_memory(chosen, ax=bottom)
+        fig.tight_layout()
+        plt.show()
+
+    slider = ipywidgets.FloatSlider(
+        value=full / 4,
+        min=smallest,
+        max=full,
+        step=float(Fraction(1, units.hidden)),
+        description="memory",
+    )
+    out = ipywidgets.Output()
+
+    def redraw(change=None) -> None:
+        if change is not None:  # a move: replace the picture
+            out.clear_output(wait=True)
+        with out:
+            draw(slider.value)
+
+    slider.observe(redraw, names="value")
+    redraw()
+    return ipywidgets.VBox([slider, out])
 
 
 def save_animation(plan: Plan, path: str, fps: float = 4) -> int:

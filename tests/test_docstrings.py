@@ -37,6 +37,7 @@ FUNCTIONS = [
     viz.plan_frames,
     viz.animate_plan,
     viz.save_animation,
+    viz.budget_slider,
 ]
 
 

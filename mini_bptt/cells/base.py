@@ -172,7 +172,9 @@ class Cell:
 
         Raises
         ------
-        Nothing: the parameters were checked when the cell was made.
+        KeyError
+            Only for a cell whose ``params`` lost a weight: they were checked when the
+            cell was made.
 
         Examples
         --------

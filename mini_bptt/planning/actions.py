@@ -40,9 +40,9 @@ class Action:
 
     Raises
     ------
-    Nothing here: an action is only data. The rules are checked when a plan is replayed
-    (``Plan``, ``check``, ``execute``), which raise ``PlanError`` for an unknown op or a
-    bad step.
+    PlanError
+        Not here (an action is only data), but when a plan holding it is replayed
+        (``Plan``, ``check``, ``execute``), for an unknown op or a bad step.
 
     Examples
     --------

@@ -66,3 +66,13 @@ def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(tmp_
                 assert bar_columns.max() < budget_columns.min() - 5, k  # and it does move
                 below += 1
         assert below > 10
+
+
+def test_the_budget_slider_spans_one_unit_to_full_bptt_and_redraws(capsys):
+    widget = viz.budget_slider(12, alpha=2, strategy="msm")
+    slider, _ = widget.children
+    assert (slider.min, slider.max, slider.step) == (1.0, 23.0, 1.0)
+    slider.value = 3.0  # redraws without error; outside a notebook it prints nothing else
+    slider.value = 23.0
+    with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
+        viz.budget_slider(0)

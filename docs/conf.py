@@ -1,0 +1,115 @@
+"""Sphinx configuration of mini_bptt's documentation site.
+
+Build: pip install ".[docs]" && sphinx-build -W -b html docs docs/_build/html
+The tutorials live in ../tutorials (the test run executes them too); they are copied here
+when the build starts, and executed by myst-nb (cached in docs/_build/.jupyter_cache).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from mini_bptt import __version__  # noqa: E402
+from mini_bptt.cli import build_parser  # noqa: E402
+
+project = "mini_bptt"
+author = "the mini_bptt developers"
+copyright = "2026, the mini_bptt developers"
+release = version = __version__
+
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+myst_enable_extensions = ["dollarmath", "amsmath"]
+nb_execution_mode = "cache"
+nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
+nb_execution_timeout = 300
+nb_execution_raise_on_error = True
+nb_merge_streams = True
+exclude_patterns = ["_build", "README.md"]
+html_theme = "furo"
+html_title = f"mini_bptt {release}"
+html_static_path: list[str] = []
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+suppress_warnings = ["mystnb.unknown_mime_type"]
+
+
+def _copy_tutorials() -> None:
+    """The notebooks, as pages (generated, ignored by git)."""
+    target = HERE / "tutorials"
+    target.mkdir(exist_ok=True)
+    for notebook in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        shutil.copyfile(notebook, target / notebook.name)
+
+
+def _write_cli_reference() -> None:
+    """Every subcommand's --help, as one page (generated, so it never goes stale)."""
+    parser = build_parser()
+    lines = [
+        "# Command line",
+        "",
+        "`mini-bptt` (or `python -m mini_bptt`). A bad argument exits 2 with one line on",
+        "stderr that names it; `check` exits 1 for an invalid trace.",
+        "",
+        "```text",
+        parser.format_help().rstrip(),
+        "```",
+    ]
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, sub in subparsers.choices.items():
+        lines += ["", f"## mini-bptt {name}", "", "```text", sub.format_help().rstrip(), "```"]
+    (HERE / "cli.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+_copy_tutorials()
+_write_cli_reference()
+
+
+def _write_api_reference() -> None:
+    """One entry per public name of mini_bptt, and the pictures of mini_bptt.viz."""
+    import mini_bptt as mb
+
+    lines = [
+        "# API reference",
+        "",
+        "Everything in `mini_bptt.__all__`, then `mini_bptt.viz`. Examples in the docstrings",
+        "are run by the test suite.",
+        "",
+    ]
+    for name in mb.__all__:
+        thing = getattr(mb, name)
+        if name == "__version__":
+            lines += [f"## `{name}`", "", f"`{thing}`", ""]
+        elif isinstance(thing, type):
+            lines += [
+                f"## `{name}`",
+                "",
+                f"```{{eval-rst}}\n.. autoclass:: mini_bptt.{name}\n   :members:\n```",
+                "",
+            ]
+        elif callable(thing):
+            lines += [
+                f"## `{name}`",
+                "",
+                f"```{{eval-rst}}\n.. autofunction:: mini_bptt.{name}\n```",
+                "",
+            ]
+        else:
+            lines += [f"## `{name}`", "", f"`{thing!r}`", ""]
+    lines += [
+        "## `mini_bptt.viz`",
+        "",
+        "```{eval-rst}\n.. automodule:: mini_bptt.viz\n   :members:\n```",
+        "",
+    ]
+    (HERE / "api.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+_write_api_reference()

@@ -1,0 +1,70 @@
+"""The built documentation site: executed tutorials, every public name, the animation.
+
+Run after the docs build, with the site's folder in MINI_BPTT_SITE (``.ci/run`` does):
+
+    sphinx-build -W -b html docs docs/_build/html
+    MINI_BPTT_SITE=docs/_build/html python -m pytest tests/site -p no:nbmake -o addopts=
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import mini_bptt as mb
+
+SITE = os.environ.get("MINI_BPTT_SITE")
+pytestmark = pytest.mark.skipif(not SITE, reason="needs a built site: MINI_BPTT_SITE=<html dir>")
+TUTORIALS = sorted(p.stem for p in (Path(__file__).parents[2] / "tutorials").glob("*.ipynb"))
+
+
+def page(name: str) -> str:
+    return (Path(SITE) / f"{name}.html").read_text(encoding="utf-8")
+
+
+def test_there_are_six_tutorials():
+    assert len(TUTORIALS) == 6
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_every_tutorial_page_shows_its_executed_figures(name):
+    executed = Path(SITE).parent / "jupyter_execute" / "tutorials" / f"{name}.ipynb"
+    notebook = json.loads(executed.read_text(encoding="utf-8"))
+    figures = sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+    )
+    html = page(f"tutorials/{name}")
+    images = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    assert figures >= 1 and len(images) >= figures, (name, figures, images)
+    for source in images:  # files next to the page, or data inline
+        assert source.startswith("data:") or (Path(SITE) / "tutorials" / source).is_file()
+
+
+def test_the_api_page_lists_every_public_name():
+    html = page("api")
+    headings = re.findall(r'<h2><code[^>]*><span class="pre">([^<]+)</span>', html)
+    assert set(mb.__all__) <= set(headings)
+    for name in mb.__all__:  # and the documentation of each class and function
+        if callable(getattr(mb, name)):
+            assert f'id="mini_bptt.{name}"' in html, name
+
+
+def test_the_animation_page_holds_the_javascript_animation():
+    html = page("animation")
+    assert 'class="animation"' in html and "new Animation(" in html
+    frames = re.findall(r"frames\[\d+\] = \"data:image/png;base64", html)
+    plan = mb.plan(12, 5, alpha=2, strategy="msm")
+    assert len(frames) == len(plan.actions)
+
+
+def test_the_site_has_the_pages_of_the_reference():
+    for name in ("index", "install", "model", "figures", "testing", "cli", "api"):
+        assert page(name)
+    assert "mini-bptt run" in page("cli") and "--animate" in page("cli")
+    assert "95% less" in page("figures")  # REPORT.md, included
