@@ -23,7 +23,8 @@ author = "the mini_bptt developers"
 copyright = "2026, the mini_bptt developers"
 release = version = __version__
 
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+# MathJax is served with the site (sphinx-mathjax-offline), so the maths renders offline too
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx-mathjax-offline"]
 myst_enable_extensions = ["dollarmath", "amsmath"]
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
@@ -45,8 +46,10 @@ def _copy_tutorials() -> None:
     """The notebooks, as pages (generated, ignored by git)."""
     target = HERE / "tutorials"
     target.mkdir(exist_ok=True)
-    for notebook in sorted((ROOT / "tutorials").glob("*.ipynb")):
-        shutil.copyfile(notebook, target / notebook.name)
+    for path in sorted((ROOT / "tutorials").glob("*.ipynb")) + sorted(
+        (ROOT / "tutorials").glob("*.py")  # the exercises' checkers and solutions
+    ):
+        shutil.copyfile(path, target / path.name)
 
 
 def _write_cli_reference() -> None:

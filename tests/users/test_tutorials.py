@@ -40,3 +40,44 @@ def test_tutorials_import_only_public_names():
         for module, names in re.findall(r"^from (mini_bptt[\w.]*) import ([\w, ]+)", code, re.M):
             assert module in PUBLIC_MODULES, (path.name, module)
             assert not any(n.strip().startswith("_") for n in names.split(",")), (path.name, names)
+
+
+def test_each_tutorial_teaches_in_the_same_shape():
+    """What the reader will be able to do, maths in LaTeX, and 2-3 exercises at the end,
+    each with its checker."""
+    for path in TUTORIALS:
+        cells = json.loads(path.read_text())["cells"]
+        text = ["".join(c["source"]) for c in cells]
+        assert "**After this notebook you can**" in text[0], path.name
+        assert any(
+            "$" in t for t, c in zip(text, cells, strict=True) if c["cell_type"] == "markdown"
+        )
+        checks = [t for t in text if 'check("' in t]
+        number = path.name[:2]
+        assert 2 <= len(checks) <= 3, path.name
+        assert all(f'check("{number}.' in t and "= None" in t for t in checks), path.name
+
+
+def test_every_solution_passes_its_checker_and_a_wrong_answer_does_not(capsys):
+    import sys
+
+    folder = str(TUTORIALS[0].parent)
+    sys.path.insert(0, folder)
+    try:
+        import exercises
+        import solutions
+    finally:
+        sys.path.remove(folder)
+    asked = {
+        "".join(c["source"]).split('check("')[1][:4]
+        for path in TUTORIALS
+        for c in json.loads(path.read_text())["cells"]
+        if 'check("' in "".join(c["source"])
+    }
+    assert asked == set(exercises.CHECKERS) == set(solutions.SOLUTIONS)
+    for exercise, answer in solutions.SOLUTIONS.items():
+        assert exercises.check(exercise, answer) is True, exercise
+        assert exercises.check(exercise, "a wrong answer") is False, exercise
+        assert exercises.check(exercise, None) is False, exercise
+    out = capsys.readouterr().out
+    assert out.count("right!") == len(solutions.SOLUTIONS)
