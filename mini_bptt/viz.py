@@ -5,6 +5,7 @@ Used by the paper figures, the CLI's ``plan --show`` and the tutorials.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -326,7 +327,7 @@ def animate_plan(plan: Plan, interval: int = 300):
     hidden states (green circles), saved internal states (purple squares) and the steps
     already reversed (red band). Bottom: the saved units against the budget (dashed line).
     The title names the action. In a notebook,
-    ``IPython.display.HTML(animate_plan(plan).to_jshtml())`` shows it with controls;
+    ``IPython.display.HTML(plan_html(plan))`` shows it with a player;
     ``save_animation`` writes a GIF.
 
     Parameters
@@ -508,6 +509,54 @@ def budget_slider(
     slider.observe(redraw, names="value")
     redraw()
     return ipywidgets.VBox([slider, out])
+
+
+# matplotlib's player draws its buttons with Font Awesome from a CDN; these need no network
+_PLAYER_SYMBOLS = {  # characters that every font has: arrows and bars
+    "fa fa-fast-backward": "|\u25c0\u25c0",
+    "fa fa-step-backward": "|\u25c0",
+    "fa fa-play fa-flip-horizontal": "\u25c0",
+    "fa fa-pause": "||",
+    "fa fa-play": "\u25b6",
+    "fa fa-step-forward": "\u25b6|",
+    "fa fa-fast-forward": "\u25b6\u25b6|",
+    "fa fa-minus": "\u2212",
+    "fa fa-plus": "+",
+}
+
+
+def plan_html(plan: Plan, interval: int = 300) -> str:
+    """``animate_plan(plan)`` as self-contained HTML and JavaScript, with a player whose
+    buttons need no network: for notebooks (``IPython.display.HTML``) and web pages.
+
+    Parameters
+    ----------
+    plan : Plan
+    interval : int
+        Milliseconds per frame.
+
+    Returns
+    -------
+    str
+        The HTML of the player, its frames embedded as PNG images.
+
+    Raises
+    ------
+    TypeError, ValueError, ImportError
+        As ``animate_plan``.
+
+    Examples
+    --------
+    >>> import mini_bptt as mb
+    >>> html = plan_html(mb.plan(3, 2, strategy="hsm"))
+    >>> "new Animation(" in html, "font-awesome" in html
+    (True, False)
+    """
+    html = animate_plan(plan, interval).to_jshtml()
+    html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">', "", html)
+    for icon, symbol in _PLAYER_SYMBOLS.items():
+        html = html.replace(f'<i class="{icon}"></i>', symbol)
+    return html
 
 
 def save_animation(plan: Plan, path: str, fps: float = 4) -> int:

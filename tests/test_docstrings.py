@@ -38,6 +38,7 @@ FUNCTIONS = [
     viz.animate_plan,
     viz.save_animation,
     viz.budget_slider,
+    viz.plan_html,
 ]
 
 

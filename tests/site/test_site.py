@@ -59,6 +59,7 @@ def test_the_api_page_lists_every_public_name():
 def test_the_animation_page_holds_the_javascript_animation():
     html = page("animation")
     assert 'class="animation"' in html and "new Animation(" in html
+    assert "font-awesome" not in html  # its player's buttons need no network
     frames = re.findall(r"frames\[\d+\] = \"data:image/png;base64", html)
     plan = mb.plan(12, 5, alpha=2, strategy="msm")
     assert len(frames) == len(plan.actions)
