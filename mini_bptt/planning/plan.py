@@ -357,12 +357,13 @@ def plan(
     forward_count = _count(*request, progress)
     what = f"the {strategy} plan for steps={_checks.shown(steps)}"
     limits.require_actions(forward_count + steps, what)
+    # the tables were filled (with progress) by _count: reading the actions fills nothing
     if strategy not in DP_STRATEGIES:
         actions = BASELINES[strategy](steps)
     elif model == "paper" or strategy == "hsm":
-        actions = paper_actions(strategy, steps, budget, units, progress)
+        actions = paper_actions(strategy, steps, budget, units)
     else:
-        actions = optimal_actions(strategy, steps, budget, units, internal_has_output, progress)
+        actions = optimal_actions(strategy, steps, budget, units, internal_has_output)
     return Plan(
         steps=steps,
         memory=memory if isinstance(memory, str) else _plain_number(memory),

@@ -16,7 +16,7 @@ import mini_bptt as mb
 from mini_bptt.planning.plan import Plan, bptt_peak
 from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import units_for
-from tests.helpers import forged_plan, make_problem
+from tests.helpers import forged_plan, from_short, make_problem
 
 
 def assert_bitwise_equal(result: mb.Result, reference: mb.Result) -> None:
@@ -104,6 +104,11 @@ def test_plans_from_json_and_by_hand_run():
     result = mb.execute(by_hand, cell, xs, h0, head)
     assert result.forward_count == by_hand.forward_count == 3 and by_hand.peak_memory == 1
     assert_bitwise_equal(result, mb.full_bptt(cell, xs, h0, head))
+    # step 2 reversed from its saved state while the core holds s[1], which step 1 then uses
+    core_kept = Plan(2, 10, 4.5, True, "hand", "hand", from_short("F1 F2 SI2 RH0 F1 B2 B1"))
+    assert_bitwise_equal(
+        mb.execute(core_kept, cell, xs, h0, head), mb.full_bptt(cell, xs, h0, head)
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,92 @@
+"""The Plan value and plan()'s own checks: types, messages, JSON refusals, resource refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import mini_bptt as mb
+from mini_bptt.planning.dp_optimal import optimal_tables
+from mini_bptt.planning.dp_paper import paper_tables
+from mini_bptt.planning.plan import Plan, parse_actions
+from mini_bptt.planning.units import units_for
+from tests.helpers import from_short
+
+TWO_STEPS = from_short("F1 F2 B2 RH0 F1 B1")
+
+
+def test_plan_fields_are_plain_python_numbers():
+    made = Plan(np.int64(2), np.int64(1), np.float64(1.0), True, "hand", "hand", TWO_STEPS)
+    assert type(made.steps) is int and made.steps == 2
+    planned = mb.plan(10, 5.0, alpha=2.0)
+    assert (type(planned.memory), type(planned.alpha)) == (int, int)
+    assert (planned.memory, planned.alpha) == (5, 2)
+    assert mb.plan(10, np.int64(5)).memory == 5 and type(mb.plan(10, np.int64(5)).memory) is int
+    assert mb.plan(10, 5.5).memory == 5.5 and mb.plan(10, "40%").memory == "40%"
+
+
+def test_plan_arguments_are_named_in_their_errors():
+    with pytest.raises(TypeError, match=r"^steps must be an integer >= 1, got '2'$"):
+        Plan("2", 1, 1, True, "hand", "hand", TWO_STEPS)
+    with pytest.raises(TypeError, match=r"^internal_has_output must be True or False, got 1$"):
+        Plan(2, 1, 1, 1, "hand", "hand", TWO_STEPS)
+    with pytest.raises(TypeError, match=r"^actions must be a sequence of actions, got str$"):
+        parse_actions("forward 1")
+    with pytest.raises(TypeError, match=r"^actions\[1\]: an action must be an Action"):
+        parse_actions([("forward", 1), "forward 2"])
+    assert parse_actions([{"op": "forward", "step": 1}]) == [mb.Action("forward", 1)]
+
+
+def test_a_broken_rule_and_a_short_plan_name_their_index():
+    with pytest.raises(mb.PlanError, match=r"^action 2 \(backward 1\)") as broken:
+        Plan(2, 1, 1, True, "hand", "hand", from_short("F1 F2 B1"))
+    assert broken.value.index == 2
+    with pytest.raises(mb.PlanError, match=r"^action 3 \(end -\): plan ends before steps 1\.\.1"):
+        Plan(2, 1, 1, True, "hand", "hand", from_short("F1 F2 B2"))
+
+
+def test_from_json_names_the_missing_fields():
+    document = mb.plan(4, 2).to_dict()
+    del document["actions"], document["model"]
+    with pytest.raises(ValueError, match=r"^plan JSON lacks the fields model, actions$"):
+        Plan.from_json(__import__("json").dumps(document))
+
+
+def test_the_action_limit_counts_forwards_and_backwards_and_names_the_plan():
+    planned = mb.plan(100, 3, strategy="hsm")
+    actions = planned.forward_count + 100  # the estimate: every forward and every backward
+    with mb.resource_limits(actions=actions):
+        mb.plan(100, 3, strategy="hsm")
+    refused = pytest.raises(mb.ResourceLimitError, match=r"^the hsm plan for steps=100 would")
+    with mb.resource_limits(actions=actions - 1), refused:
+        mb.plan(100, 3, strategy="hsm")
+
+
+def _table_bytes(tables, steps: int, units_budget: int, alpha: float) -> int:
+    return tables.size(steps, units_budget, alpha).table_bytes
+
+
+def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
+    """Paper tables are one table, optimal ones two (flag off) or three (flag on): each
+    request is sized with its own, so a limit between them tells them apart."""
+    alpha, steps, budget = 3.7, 300, 120  # an alpha no other test uses: fresh tables
+    units = units_for(alpha)
+    width = budget * units.hidden
+    paper = _table_bytes(paper_tables("msm", units), steps, width, alpha)
+    off = _table_bytes(optimal_tables("msm", units, False), steps, width, alpha)
+    on = _table_bytes(optimal_tables("msm", units, True), steps, width, alpha)
+    assert paper < off < on
+    common = dict(alpha=alpha, strategy="msm")
+    with mb.resource_limits(table_bytes=paper), pytest.raises(mb.ResourceLimitError) as refused:
+        mb.cost(steps, budget, model="optimal", internal_has_output=False, **common)
+    assert str(refused.value) == (
+        f"msm with steps={steps} and {budget} units: its DP tables would need "
+        f"{off / 2**20:.3g} MiB, over the limit of {paper / 2**20:.3g} MiB; use "
+        "strategy='hsm' (closed form, no table), a smaller budget or fewer steps, or raise "
+        "the limit with mini_bptt.resource_limits()"
+    )
+    with mb.resource_limits(table_bytes=off):
+        with pytest.raises(mb.ResourceLimitError):
+            mb.cost(steps, budget, internal_has_output=True, **common)
+        assert mb.cost(steps, budget, internal_has_output=False, **common) > 0
+        assert mb.cost(steps, budget, model="paper", **common) > 0
