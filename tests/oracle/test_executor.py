@@ -66,9 +66,23 @@ def test_execution_matches_plan_and_full_bptt_bitwise(
         model=model,
         internal_has_output=internal_has_output,
     )
+    calls = {"forward": 0, "backward_into": 0}  # counted at the cell: not by the replay
+
+    def counted(name, method):
+        def call(*args):
+            calls[name] += 1
+            return method(*args)
+
+        return call
+
+    cell.forward = counted("forward", cell.forward)
+    cell.backward_into = counted("backward_into", cell.backward_into)
     result = mb.execute(plan, cell, xs, h0, head)
-    assert result.forward_count == plan.forward_count
-    assert result.backward_count == steps
+    del cell.forward, cell.backward_into
+    kwargs = dict(alpha=alpha, strategy=strategy, model=model)
+    expected = mb.cost(steps, memory, internal_has_output=internal_has_output, **kwargs)
+    assert calls["forward"] == result.forward_count == plan.forward_count == expected
+    assert calls["backward_into"] == result.backward_count == steps
     assert result.peak_memory == plan.peak_memory <= memory
     assert result.peak_bytes == result.peak_memory * h0.nbytes  # units follow real arrays
     # the timeline is after each action; before the first, h[0] holds 1 unit
