@@ -116,7 +116,7 @@ class Cell:
             _as_float64("weight_ih", weight_ih),
             _as_float64("weight_hh", weight_hh),
         )
-        if weight_ih.ndim != 2 or weight_ih.shape[0] % cls.GATES or weight_ih.shape[0] == 0:
+        if weight_ih.ndim != 2 or weight_ih.shape[0] % cls.GATES or 0 in weight_ih.shape:
             raise ValueError(
                 f"weight_ih must have shape ({cls.GATES} * hidden_size, input_size), "
                 f"got {weight_ih.shape}"

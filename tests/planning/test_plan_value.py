@@ -69,7 +69,9 @@ def _table_bytes(tables, steps: int, units_budget: int, alpha: float) -> int:
 def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
     """Paper tables are one table, optimal ones two (flag off) or three (flag on): each
     request is sized with its own, so a limit between them tells them apart."""
-    alpha, steps, budget = 3.7, 300, 120  # an alpha no other test uses: fresh tables
+    alpha, steps, budget = 3.7, 300, 120
+    paper_tables.cache_clear()  # fresh tables, whatever ran before in this process
+    optimal_tables.cache_clear()
     units = units_for(alpha)
     width = budget * units.hidden
     paper = _table_bytes(paper_tables("msm", units), steps, width, alpha)
