@@ -81,6 +81,10 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=1,
         help="internal-state size in hidden-state units (default 1)",
     )
+    _add_strategy_options(p)
+
+
+def _add_strategy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
     p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
     p.add_argument(
@@ -173,14 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             f"--{name}", type=_number(f"--{name}"), default=default, help=f"default {default}"
         )
-    p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
-    p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
-    p.add_argument(
-        "--no-internal-output",
-        dest="internal_has_output",
-        action="store_false",
-        help="a saved internal state cannot restart the forward",
-    )
+    _add_strategy_options(p)  # alpha is the cell's own
 
     p = sub.add_parser("check", help="validate a trace JSON from another implementation")
     p.add_argument("trace", help="JSON with steps, memory, alpha and actions")
