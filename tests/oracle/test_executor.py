@@ -153,7 +153,7 @@ def test_execute_rejects_mismatched_arguments():
     cell, xs, h0, head = make_problem("rnn", 5, 2)
     with pytest.raises(ValueError, match="steps"):
         mb.execute(mb.plan(4, 3), cell, xs[:5], h0, head)
-    with pytest.raises(TypeError, match="plan"):
+    with pytest.raises(TypeError, match=r"^plan must be a mini_bptt.Plan .*, got list$"):
         mb.execute([("forward", 1)], cell, xs, h0, head)
     with pytest.raises(ValueError, match="h0"):
         mb.execute(mb.plan(5, 3), cell, xs, h0[:1].copy(), head)

@@ -92,3 +92,9 @@ def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
             mb.cost(steps, budget, internal_has_output=True, **common)
         assert mb.cost(steps, budget, internal_has_output=False, **common) > 0
         assert mb.cost(steps, budget, model="paper", **common) > 0
+
+
+def test_plan_reports_progress_while_it_fills_tables():
+    calls = []
+    mb.plan(300, 50, alpha=3.35, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (300, 300)
