@@ -11,6 +11,7 @@ from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_optio
 from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
 from mini_bptt.planning.dp_tables import DPTables, best_option
+from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.planning.recursions import optimal_recursion, paper_recursion
 from mini_bptt.planning.units import units_for
 
@@ -136,6 +137,10 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     for steps, width in [(5, 3), (30, 4), (31, 20), (80, 30)]:
         grown.ensure(steps, width)
     assert grown.steps == 80 and grown.width >= 30
+    longer = engine((spec,))  # more rows at the same width: the rows grow, the width stays
+    longer.ensure(10, 30)
+    longer.ensure(80, 30)
+    assert np.array_equal(entries(longer, "C", 80, 30), entries(fresh, "C", 80, 30))
 
     # switch to int64 at 50 steps instead of 20,000, to exercise the re-typing cheaply
     def narrow(steps):
@@ -155,3 +160,9 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     expected = entries(fresh, "C", 80, 30)
     assert np.array_equal(entries(grown, "C", 80, 30), expected)
     assert np.array_equal(entries(retyped, "C", 80, 30), expected)
+
+
+def test_the_paper_hsm_recursion_is_the_closed_form():
+    C = paper_recursion("hsm", units_for(1))
+    assert all(C(t, m) == hsm_cost(t, m) for t in range(0, 40) for m in range(1, 8))
+    assert C(5, 0) == float("inf")  # no room for the start state

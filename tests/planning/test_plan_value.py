@@ -98,3 +98,24 @@ def test_plan_reports_progress_while_it_fills_tables():
     calls = []
     mb.plan(300, 50, alpha=3.35, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1] == (300, 300)
+
+
+def test_paper_plans_report_progress_too():
+    calls = []
+    mb.cost(300, 50, alpha=3.45, model="paper", progress=lambda d, t: calls.append((d, t)))
+    assert calls and calls[-1] == (300, 300)
+
+
+def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
+    """MSM's paper recursion has two split options, ISM's one: their estimated times
+    differ, and a limit between them refuses MSM only."""
+    alpha, steps, budget = 3.55, 400, 150
+    paper_tables.cache_clear()
+    units = units_for(alpha)
+    width = budget * units.hidden
+    ism = paper_tables("ism", units).size(steps, width, alpha).seconds
+    msm = paper_tables("msm", units).size(steps, width, alpha).seconds
+    assert ism < msm
+    refused = pytest.raises(mb.ResourceLimitError, match="its DP would take")
+    with mb.resource_limits(seconds=(ism + msm) / 2), refused:
+        mb.cost(steps, budget, alpha=alpha, strategy="msm", model="paper")
