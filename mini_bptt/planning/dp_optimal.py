@@ -96,11 +96,11 @@ def optimal_actions(
     budget: int,
     units: Units,
     internal_has_output: bool,
-    progress: Progress | None = None,
 ) -> list[Action]:
-    """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above."""
+    """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above.
+    (``optimal_cost`` fills the tables, with progress; here they are only read.)"""
     tables = optimal_tables(strategy, units, internal_has_output)
-    tables.ensure(steps, budget, progress)
+    tables.ensure(steps, budget)
     specs = optimal_specs(strategy, units, internal_has_output)
     H, A = units.hidden, units.internal
     out = Emitter()

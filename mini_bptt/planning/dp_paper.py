@@ -49,15 +49,14 @@ def paper_cost(
     return tables.value("C", steps, budget)
 
 
-def paper_actions(
-    strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
-) -> list[Action]:
+def paper_actions(strategy: str, steps: int, budget: int, units: Units) -> list[Action]:
     """Actions realising the paper's optimal policy: the start of every sub-problem is held,
-    except that of a one-step right part, which is reversed from the core."""
+    except that of a one-step right part, which is reversed from the core. (``paper_cost``
+    fills the tables, with progress; here they are only read.)"""
     H = units.hidden
     if strategy != "hsm":
         tables = paper_tables(strategy, units)
-        tables.ensure(steps, budget, progress)
+        tables.ensure(steps, budget)
         spec = paper_spec(strategy, units)
     out = Emitter()
 
