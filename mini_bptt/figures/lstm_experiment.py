@@ -25,24 +25,25 @@ def lstm_problem(steps: int, batch: int, inputs: int, hidden: int):
     return cell, xs, cell.zero_state(batch), head
 
 
-def point_of_95_percent(cell, xs, h0, head, full_bytes: int) -> tuple[str, int]:
+def point_of_95_percent(cell, xs, h0, head, full_bytes: int) -> tuple[str, dict[str, int]]:
     """The largest budget, in steps of 0.1% from 5% down, whose run holds at most 5% of
-    full BPTT's traced bytes (the paper's "95% less memory"), and those bytes.
+    full BPTT's traced bytes (the paper's "95% less memory"), and the traced bytes of
+    every budget it ran ("5%" and the answer among them, so callers need not run them again).
 
     A budget is run (traced) only when its saved arrays plus what the 5% run held beyond
     its own plan could fit; the answer is always a measured run."""
     steps = len(xs)
     five = mb.plan(steps, "5%", alpha=cell.alpha)
-    beyond = (
-        traced_peak(lambda: mb.execute(five, cell, xs, h0, head)) - five.peak_memory * h0.nbytes
-    )
+    held = {"5%": traced_peak(lambda: mb.execute(five, cell, xs, h0, head))}
+    beyond = held["5%"] - five.peak_memory * h0.nbytes
     for tenths in range(50, 0, -1):
         budget = f"{tenths / 10:g}%"
         plan = mb.plan(steps, budget, alpha=cell.alpha)
         if plan.peak_memory * h0.nbytes + beyond > full_bytes / 20:
             continue
-        held = traced_peak(lambda plan=plan: mb.execute(plan, cell, xs, h0, head))
-        if held <= full_bytes / 20:
+        if budget not in held:
+            held[budget] = traced_peak(lambda plan=plan: mb.execute(plan, cell, xs, h0, head))
+        if held[budget] <= full_bytes / 20:
             return budget, held
     raise AssertionError("no budget down to 0.1% holds 5% of full BPTT's bytes")
 
@@ -51,7 +52,7 @@ def run(out: Path, quick: bool) -> dict:
     cell, xs, h0, head = lstm_problem(*((200, 8, 16, 32) if quick else (1000, 32, 64, 128)))
     steps = len(xs)
     full_bytes = traced_peak(lambda: mb.full_bptt(cell, xs, h0, head))
-    point, _ = point_of_95_percent(cell, xs, h0, head, full_bytes)
+    point, traced = point_of_95_percent(cell, xs, h0, head, full_bytes)
     budgets = (point, *(b for b in BUDGETS if b != point))
     plans = {b: mb.plan(steps, b, alpha=cell.alpha) for b in budgets}
     runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
@@ -67,7 +68,9 @@ def run(out: Path, quick: bool) -> dict:
         for job in runs.values():
             job()
         warm = interleaved_medians(runs, repeats)
-    traced = {name: traced_peak(job) for name, job in runs.items() if name != "full BPTT"}
+    for name, job in runs.items():  # the budgets the search did not run already
+        if name not in traced and name != "full BPTT":
+            traced[name] = traced_peak(job)
     traced["full BPTT"] = full_bytes
     full_peak = mb.plan(steps, "100%", alpha=cell.alpha, strategy="bptt").peak_memory
     ratio = backward_over_forward(cell, xs, h0, head, repeats)
