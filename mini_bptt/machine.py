@@ -7,10 +7,11 @@ import os
 import platform
 import statistics
 import time
-import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
+
+from mini_bptt.oracle import executor
 
 
 def describe() -> dict:
@@ -36,12 +37,9 @@ def describe() -> dict:
 
 def traced_peak(run: Callable[[], object]) -> int:
     """Peak bytes allocated (tracemalloc) while ``run()`` executes, above what existed before."""
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    run()
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
+    with executor.traced_peak() as trace:
+        run()
+    return trace.peak
 
 
 def keep_freed_memory() -> bool:

@@ -60,7 +60,11 @@ class MemoryReport:
         """The report as an aligned text table: planned, then measured."""
         rows = [
             ("plan peak", f"{self.plan_peak_units:g} units", self.plan_peak_bytes),
-            ("  units x bytes per unit", f"x {self.unit_bytes:,}", None),
+            (
+                "  units x bytes per unit",
+                f"x {self.unit_bytes:,}",
+                round(self.plan_peak_units * self.unit_bytes),
+            ),
             ("measured peak (tracemalloc)", "", self.measured_peak_bytes),
             ("beyond the plan", "", self.beyond_plan_bytes),
             ("  gradient accumulators", "", self.gradient_bytes),
@@ -68,7 +72,5 @@ class MemoryReport:
         ]
         lines = [f"{'':32} {'':>16} {'bytes':>12} {'MiB':>8}"]
         for name, units, nbytes in rows:
-            if nbytes is None:
-                nbytes = round(self.plan_peak_units * self.unit_bytes)
             lines.append(f"{name:32} {units:>16} {nbytes:>12,} {nbytes / 2**20:>8.3f}")
         return "\n".join(lines)

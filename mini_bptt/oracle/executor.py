@@ -99,7 +99,7 @@ def execute(
     replay = Replay(steps, units, budget, plan.internal_has_output)
 
     _checks.boolean("measure_memory", measure_memory)
-    with _traced(measure_memory) as traced:
+    with traced_peak(measure_memory) as traced:
         result = _run(plan, replay, units, cell, xs, h0, head)
     if not measure_memory:
         return result
@@ -118,8 +118,9 @@ class _Trace:
 
 
 @contextlib.contextmanager
-def _traced(enabled: bool) -> Iterator[_Trace]:
-    """Peak bytes allocated inside the block (``tracemalloc``), above what existed before."""
+def traced_peak(enabled: bool = True) -> Iterator[_Trace]:
+    """Peak bytes allocated inside the block (``tracemalloc``), above what existed before,
+    in ``.peak`` once the block ends (0 when not ``enabled``). Leaves tracing as it was."""
     trace = _Trace()
     if not enabled:
         yield trace

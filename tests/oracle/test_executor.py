@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tracemalloc
 from fractions import Fraction
 from functools import partial
 
@@ -13,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
+from mini_bptt.machine import traced_peak
 from mini_bptt.planning.plan import Plan, bptt_peak
 from mini_bptt.planning.replay import Replay
 from mini_bptt.planning.units import units_for
@@ -160,17 +160,6 @@ def test_execute_rejects_mismatched_arguments():
 
 
 # -- real memory ------------------------------------------------------------------------------
-
-
-def traced_peak(run) -> int:
-    """Peak bytes allocated (tracemalloc) while ``run()`` executes, beyond what existed."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    run()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak - base
 
 
 def _lstm_problem(steps, batch=8, hidden=64):
