@@ -177,7 +177,6 @@ def _export(plan: Plan) -> list:
     replay = Replay(plan.steps, units_for(plan.alpha), None, plan.internal_has_output)
     items: list = []
     index = 0
-    started = False  # has any forward been taken?
 
     def refuse(why: str) -> ValueError:
         action = actions[index]
@@ -209,9 +208,8 @@ def _export(plan: Plan) -> list:
         write_ics = take(Action(SAVE_HIDDEN, step))
         if write_ics or op == FORWARD:
             n0 = step if write_ics else step - 1
-            if n0 == 0 and not started:  # h[0] is restart data until a free before this forward
-                write_ics = 0 in replay.hidden
-            started = True
+            if n0 == 0 and not replay.forward_count:  # the first forward: h[0] is restart
+                write_ics = 0 in replay.hidden  # data unless it was freed before
             take()
             if take(Action(SAVE_INTERNAL, n0 + 1)):
                 items.append(cs.Forward(n0, n0 + 1, write_ics, True, RAM))
@@ -235,7 +233,7 @@ def _export(plan: Plan) -> list:
             items.append((cs.Move if moved else cs.Copy)(step, RAM, WORK))
         elif op == FREE_HIDDEN:
             take()
-            if step != 0 or started:  # h[0] freed before the first forward: no restart data
+            if step != 0 or replay.forward_count:  # h[0] freed before any forward: no data
                 items.append(cs.Move(step, RAM, NONE))
         else:  # FREE_INTERNAL
             take()
