@@ -37,6 +37,96 @@ def test_plan_arguments_are_named_in_their_errors():
     assert parse_actions([{"op": "forward", "step": 1}]) == [mb.Action("forward", 1)]
 
 
+STRATEGY_NAMES = "bptt, recompute, hsm, ism, msm, chen, chen-recursive"
+NUMBER_OR_PERCENT = "memory must be a number of units or a percentage like '5%', got "
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        (dict(steps=0), ValueError, "steps must be an integer >= 1, got 0"),
+        (dict(strategy="foo"), ValueError, f"strategy must be one of {STRATEGY_NAMES}; got 'foo'"),
+        (dict(model="foo"), ValueError, "model must be one of optimal, paper; got 'foo'"),
+        (
+            dict(model="paper", strategy="chen"),
+            ValueError,
+            "model='paper' applies to hsm, ism and msm only, not 'chen'",
+        ),
+        (
+            dict(internal_has_output=1),
+            TypeError,
+            "internal_has_output must be True or False, got 1",
+        ),
+        (
+            dict(model="paper", strategy="ism", internal_has_output=False),
+            ValueError,
+            "model='paper' for 'ism' restarts from saved internal states, so it needs "
+            "internal_has_output=True (use model='optimal')",
+        ),
+        (dict(memory="5"), ValueError, NUMBER_OR_PERCENT + "'5'"),
+        (dict(memory="x%"), ValueError, NUMBER_OR_PERCENT + "'x%'"),
+        (dict(memory="1/0%"), ValueError, NUMBER_OR_PERCENT + "'1/0%'"),
+        (dict(memory="0%"), ValueError, "memory percentage must be > 0, got '0%'"),
+        (dict(memory="-5%"), ValueError, "memory percentage must be > 0, got '-5%'"),
+        (
+            dict(memory=True),
+            TypeError,
+            "memory must be a number of units or a string like '5%', got True",
+        ),
+        (
+            dict(memory=None),
+            TypeError,
+            "memory must be a number of units or a string like '5%', got None",
+        ),
+        (
+            dict(memory=float("nan")),
+            ValueError,
+            "memory must be a finite number of units >= 0, got nan",
+        ),
+        (
+            dict(memory=float("inf")),
+            ValueError,
+            "memory must be a finite number of units >= 0, got inf",
+        ),
+        (dict(memory=-1), ValueError, "memory must be a finite number of units >= 0, got -1"),
+        (
+            dict(memory=0.5),
+            mb.InfeasibleMemoryError,
+            "memory 0.5 is below the smallest feasible for strategy 'msm' with steps=10, "
+            "alpha=1.0: 1 units",
+        ),
+        (
+            dict(memory=4.99, strategy="chen", alpha=1),
+            mb.InfeasibleMemoryError,
+            "memory 4.99 is below the smallest feasible for strategy 'chen' with steps=10, "
+            "alpha=1: 5 units",
+        ),
+        (
+            dict(memory=0.9, alpha=2.5),
+            mb.InfeasibleMemoryError,
+            "memory 0.9 is below the smallest feasible for strategy 'msm' with steps=10, "
+            "alpha=2.5: 1 units",
+        ),
+    ],
+)
+def test_plan_names_each_bad_argument_in_full(arguments, error, message):
+    request = dict(steps=10, memory=3) | arguments
+    with pytest.raises(error) as raised:
+        mb.plan(**request)
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("memory", "alpha", "strategy"),
+    [(1, 1, "msm"), (1, 2.5, "ism"), (1, 7 / 3, "msm"), (5, 1, "chen"), (" 50% ", 1, "msm")],
+)
+def test_the_smallest_feasible_budget_is_accepted(memory, alpha, strategy):
+    """The boundary itself is feasible (h[0] alone for the DP strategies, a fixed peak for
+    a baseline), and a percentage may carry spaces."""
+    planned = mb.plan(10, memory, alpha=alpha, strategy=strategy)
+    assert planned.peak_memory <= (5 if memory == " 50% " else memory)
+
+
 def test_a_broken_rule_and_a_short_plan_name_their_index():
     with pytest.raises(mb.PlanError, match=r"^action 2 \(backward 1\)") as broken:
         Plan(2, 1, 1, True, "hand", "hand", from_short("F1 F2 B1"))
@@ -119,3 +209,5 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
     refused = pytest.raises(mb.ResourceLimitError, match="its DP would take")
     with mb.resource_limits(seconds=(ism + msm) / 2), refused:
         mb.cost(steps, budget, alpha=alpha, strategy="msm", model="paper")
+    with mb.resource_limits(seconds=ism / 2), refused:  # ISM is guarded as well
+        mb.cost(steps, budget, alpha=alpha, strategy="ism", model="paper")
