@@ -90,6 +90,12 @@ NUMBER_OR_PERCENT = "memory must be a number of units or a percentage like '5%',
         ),
         (dict(memory=-1), ValueError, "memory must be a finite number of units >= 0, got -1"),
         (
+            dict(memory=0),
+            mb.InfeasibleMemoryError,
+            "memory 0 is below the smallest feasible for strategy 'msm' with steps=10, "
+            "alpha=1.0: 1 units",
+        ),
+        (
             dict(memory=0.5),
             mb.InfeasibleMemoryError,
             "memory 0.5 is below the smallest feasible for strategy 'msm' with steps=10, "
@@ -117,14 +123,21 @@ def test_plan_names_each_bad_argument_in_full(arguments, error, message):
 
 
 @pytest.mark.parametrize(
-    ("memory", "alpha", "strategy"),
-    [(1, 1, "msm"), (1, 2.5, "ism"), (1, 7 / 3, "msm"), (5, 1, "chen"), (" 50% ", 1, "msm")],
+    ("memory", "alpha", "strategy", "budget"),
+    [
+        (1, 1, "msm", 1),
+        (1, 2.5, "ism", 1),
+        (1, 7 / 3, "msm", 1),
+        (5, 1, "chen", 5),
+        (" 50% ", 1, "msm", 5),  # of full BPTT's peak 1 + 9 = 10
+        ("1%", 100, "msm", 9.01),  # 1 + 100 * 9 = 901
+    ],
 )
-def test_the_smallest_feasible_budget_is_accepted(memory, alpha, strategy):
+def test_the_smallest_feasible_budget_is_accepted(memory, alpha, strategy, budget):
     """The boundary itself is feasible (h[0] alone for the DP strategies, a fixed peak for
-    a baseline), and a percentage may carry spaces."""
+    a baseline); a percentage may be 1% or less, and may carry spaces."""
     planned = mb.plan(10, memory, alpha=alpha, strategy=strategy)
-    assert planned.peak_memory <= (5 if memory == " 50% " else memory)
+    assert planned.peak_memory <= budget
 
 
 def test_a_broken_rule_and_a_short_plan_name_their_index():
