@@ -10,7 +10,7 @@ from mini_bptt.planning import dp_breakpoints, limits
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
-from mini_bptt.planning.dp_tables import DPTables, best_option
+from mini_bptt.planning.dp_tables import DPTables, Split, best_option
 from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.planning.recursions import optimal_recursion, paper_recursion
 from mini_bptt.planning.units import units_for
@@ -106,6 +106,49 @@ def test_both_engines_choose_the_same_split(alpha, model, strategy, output):
                 if full.value(spec.name, t, m) < full.inf:
                     chosen = best_split_option(fast, spec, t, m)
                     assert chosen == best_option(full, spec, t, m), (spec.name, t, m)
+
+
+def breakpoint_rows(table: np.ndarray, inf: int) -> np.ndarray:
+    """``[M, r]``: is row ``r`` of column ``M`` a breakpoint? Every row is, unless its two
+    neighbours and itself are all finite and not convex there (second difference <= 0),
+    or all infinite. Rows 0 and the last are not interior: False."""
+    below, at, above = (table[:, k : table.shape[1] - 2 + k].astype(np.int64) for k in range(3))
+    finite = (below < inf) & (at < inf) & (above < inf)
+    infinite = (below >= inf) & (at >= inf) & (above >= inf)
+    bent = ~((finite & (above - 2 * at + below <= 0)) | infinite)
+    return np.pad(bent, ((0, 0), (1, 1)))
+
+
+@pytest.mark.parametrize("alpha", [1, 7 / 3])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_a_split_is_read_back_over_its_ends_and_every_breakpoint(alpha, model, strategy, output):
+    """The split points a plan is read back from are exactly the two ends of the range and
+    the interior points where either part's column bends upwards (computed here from the
+    full search's tables), with the values of the full search."""
+    units = units_for(alpha)
+    steps, width = 70, 25 * units.hidden
+    specs = specs_of(model, strategy, output, units)
+    full, fast = both_engines(specs, steps, width)
+    column = {spec.name: full.tab[spec.name][: steps + 1, full.off :].T for spec in specs}
+    bends = {name: breakpoint_rows(table, full.inf) for name, table in column.items()}
+    for spec in specs:
+        for option in (o for o in spec.options if isinstance(o, Split)):
+            lo, shift = option.lo, option.shift
+            for t in range(option.y_min + 1, steps + 1):
+                y_all = np.arange(option.y_min, t)
+                inner = (y_all > option.y_min) & (y_all < t - 1)
+                for m in range(max(spec.min_units, shift), width + 1):
+                    bent = (
+                        bends[option.left][m][y_all + lo]
+                        | bends[option.right][m - shift][t - y_all]
+                    )
+                    expected = y_all[~inner | bent]
+                    y, values = fast.split_values(option, t, m)
+                    assert np.array_equal(y, expected), (spec.name, option, t, m)
+                    left, right = column[option.left][m], column[option.right][m - shift]
+                    sums = left[y + lo].astype(np.int64) + right[t - y] + y
+                    feasible = sums < full.inf
+                    assert np.array_equal(values[feasible], sums[feasible])
 
 
 @pytest.mark.parametrize("alpha", [1, 2.5])
