@@ -19,7 +19,7 @@ from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_tables import Progress, Run, Split, TableSpec
 from mini_bptt.planning.emitter import Emitter
-from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
+from mini_bptt.planning.hsm_closed_form import hsm_split
 from mini_bptt.planning.units import Units
 
 
@@ -41,9 +41,8 @@ def paper_tables(strategy: str, units: Units) -> BreakpointTables:
 def paper_cost(
     strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
 ) -> int:
-    """C(steps, budget units) of the paper's recursion; ``budget >= units.hidden``."""
-    if strategy == "hsm":
-        return hsm_cost(steps, budget // units.hidden)
+    """C(steps, budget units) of the paper's recursion for ISM or MSM; ``budget >= units.hidden``.
+    (HSM has its closed form, ``hsm_cost``.)"""
     tables = paper_tables(strategy, units)
     tables.ensure(steps, budget, progress)
     return tables.value("C", steps, budget)

@@ -200,6 +200,12 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     assert retyped.dtype == np.int64
     retyped.ensure(10, 5)  # a smaller request keeps the wide tables
     assert retyped.dtype == np.int64 and retyped.steps == 80
+    # the arrays are of the type declared: the table-size limit is estimated with its size
+    for tables in (fresh, grown, longer, retyped):
+        arrays = list(tables.tab.values())
+        if engine is DPTables:
+            arrays += [*tables.plus_y.values(), tables._buffer]
+        assert all(array.dtype == tables.dtype for array in arrays)
     expected = entries(fresh, "C", 80, 30)
     assert np.array_equal(entries(grown, "C", 80, 30), expected)
     assert np.array_equal(entries(retyped, "C", 80, 30), expected)
