@@ -215,3 +215,13 @@ def test_the_paper_hsm_recursion_is_the_closed_form():
     C = paper_recursion("hsm", units_for(1))
     assert all(C(t, m) == hsm_cost(t, m) for t in range(0, 40) for m in range(1, 8))
     assert C(5, 0) == float("inf")  # no room for the start state
+
+
+def test_filled_tables_need_nothing_more_and_one_more_row_or_budget_needs_a_refill():
+    units = units_for(2)
+    tables = BreakpointTables((paper_spec("msm", units),))
+    tables.ensure(50, 20)
+    nothing = limits.DPSize(0, 0.0)
+    assert tables.size(50, tables.width, 2.0) == tables.size(10, 5, 2.0) == nothing
+    assert tables.size(tables.capacity, tables.width, 2.0).table_bytes > 0
+    assert tables.size(50, tables.width + 1, 2.0).table_bytes > 0
