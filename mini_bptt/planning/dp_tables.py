@@ -70,7 +70,7 @@ class DPTables:
     def __init__(self, specs: tuple[TableSpec, ...]) -> None:
         self.specs = specs
         shifts = [o.shift for s in specs for o in s.options if isinstance(o, Single | Split)]
-        self.off = max(shifts, default=0) + 1
+        self.off = max(shifts) + 1  # every table set has a Single or a Split
         self.steps = -1  # rows filled: 0..steps
         self.width = -1  # budgets 0..width
         self.tab: dict[str, np.ndarray] = {}

@@ -225,3 +225,25 @@ def test_filled_tables_need_nothing_more_and_one_more_row_or_budget_needs_a_refi
     assert tables.size(50, tables.width, 2.0) == tables.size(10, 5, 2.0) == nothing
     assert tables.size(tables.capacity, tables.width, 2.0).table_bytes > 0
     assert tables.size(50, tables.width + 1, 2.0).table_bytes > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_below_budget_zero_every_option_reads_an_infeasible_column(engine, model, strategy, output):
+    """An option with shift ``s`` reads column ``M - s``: for ``M < s`` that is one of the
+    columns in front of budget 0, which exist and are infeasible in every row, so the
+    option cannot reach an entry it does not fit (no bounds check, no wrap-around)."""
+    units = units_for(7 / 3)
+    specs = specs_of(model, strategy, output, units)
+    tables = engine(specs)
+    tables.ensure(40, 10 * units.hidden)
+    for spec in specs:
+        for option in spec.options:
+            source = getattr(option, "right", getattr(option, "table", None))
+            shift = getattr(option, "shift", 0)
+            for m in range(shift):
+                col = tables.off + m - shift
+                assert col >= 0, (spec.name, option, m)
+                table = tables.tab[source]
+                entries = table[:41, col] if engine is DPTables else table[col, :41]
+                assert (entries >= tables.inf).all(), (spec.name, option, m)

@@ -224,3 +224,14 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
         mb.cost(steps, budget, alpha=alpha, strategy="msm", model="paper")
     with mb.resource_limits(seconds=ism / 2), refused:  # ISM is guarded as well
         mb.cost(steps, budget, alpha=alpha, strategy="ism", model="paper")
+
+
+@pytest.mark.parametrize("model", mb.MODELS)
+def test_hsm_plans_build_no_table(model):
+    """HSM is read from its closed form: no DP table is made, so no table limit applies."""
+    paper_tables.cache_clear()
+    optimal_tables.cache_clear()
+    with mb.resource_limits(table_bytes=1, seconds=1e-6):
+        planned = mb.plan(5000, 20, strategy="hsm", model=model)
+    assert planned.forward_count == mb.cost(5000, 20, strategy="hsm")
+    assert paper_tables.cache_info().currsize == optimal_tables.cache_info().currsize == 0
