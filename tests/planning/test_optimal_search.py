@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 import mini_bptt as mb
 from mini_bptt.planning.units import units_for
+from tests.planning import exhaustive
 from tests.planning.exhaustive import min_forward_count
 
 MAX_STEPS = 6
@@ -20,13 +23,20 @@ def budgets(steps: int, alpha) -> list[Fraction]:
     return [Fraction(u, units.hidden) for u in range(units.hidden, int(full * units.hidden) + 1)]
 
 
-@pytest.mark.parametrize("strategy", ["hsm", "ism", "msm"])
-@pytest.mark.parametrize("internal_has_output", [True, False])
-@pytest.mark.parametrize("alpha", [1, 1.5, 2, 3])
-def test_optimal_equals_exhaustive_search(alpha, internal_has_output, strategy):
-    for steps in range(1, MAX_STEPS + 1):
-        for memory in budgets(steps, alpha):
-            truth = min_forward_count(
+def search_truths(cache, alpha, internal_has_output: bool, strategy: str) -> list:
+    """The exhaustive search's answer for every (steps, budget) of one parametrisation.
+
+    The search shares no code with the library, so its answers depend only on its own
+    source: they are kept in pytest's cache under a hash of that source (a fresh clone
+    computes them; reruns, such as mutation testing, read them back)."""
+    source = Path(exhaustive.__file__).read_bytes()
+    key = f"mini_bptt/exhaustive/{hashlib.sha256(source).hexdigest()[:16]}"
+    key += f"/{Fraction(alpha)}-{internal_has_output}-{strategy}".replace("/", "_")
+    cases = [(t, m) for t in range(1, MAX_STEPS + 1) for m in budgets(t, alpha)]
+    truths = cache.get(key, None) if cache is not None else None
+    if truths is None or len(truths) != len(cases):
+        truths = [
+            min_forward_count(
                 steps,
                 memory,
                 Fraction(alpha),
@@ -34,22 +44,35 @@ def test_optimal_equals_exhaustive_search(alpha, internal_has_output, strategy):
                 allow_hidden=strategy != "ism",
                 allow_internal=strategy != "hsm",
             )
-            got = mb.cost(
-                steps,
-                float(memory),
-                alpha=alpha,
-                strategy=strategy,
-                internal_has_output=internal_has_output,
-            )
-            assert got == truth, (steps, memory)
-            plan = mb.plan(
-                steps,
-                float(memory),
-                alpha=alpha,
-                strategy=strategy,
-                internal_has_output=internal_has_output,
-            )
-            assert plan.forward_count == truth and plan.peak_memory <= memory
+            for steps, memory in cases
+        ]
+        if cache is not None:
+            cache.set(key, truths)
+    return list(zip(cases, truths, strict=True))
+
+
+@pytest.mark.parametrize("strategy", ["hsm", "ism", "msm"])
+@pytest.mark.parametrize("internal_has_output", [True, False])
+@pytest.mark.parametrize("alpha", [1, 1.5, 2, 3])
+def test_optimal_equals_exhaustive_search(request, alpha, internal_has_output, strategy):
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    for (steps, memory), truth in search_truths(cache, alpha, internal_has_output, strategy):
+        got = mb.cost(
+            steps,
+            float(memory),
+            alpha=alpha,
+            strategy=strategy,
+            internal_has_output=internal_has_output,
+        )
+        assert got == truth, (steps, memory)
+        plan = mb.plan(
+            steps,
+            float(memory),
+            alpha=alpha,
+            strategy=strategy,
+            internal_has_output=internal_has_output,
+        )
+        assert plan.forward_count == truth and plan.peak_memory <= memory
 
 
 def test_search_is_not_vacuous():
