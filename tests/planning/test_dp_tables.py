@@ -247,3 +247,14 @@ def test_below_budget_zero_every_option_reads_an_infeasible_column(engine, model
                 table = tables.tab[source]
                 entries = table[:41, col] if engine is DPTables else table[col, :41]
                 assert (entries >= tables.inf).all(), (spec.name, option, m)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("steps, width", [(0, 1), (1, 1), (1, 2), (2, 1)])
+def test_a_fresh_table_answers_its_smallest_requests(engine, steps, width):
+    """No row is filled before the first request, however small it is (one unit holds
+    only h[0], so every step is recomputed from it)."""
+    units = units_for(1)
+    tables = engine((paper_spec("msm", units),))
+    tables.ensure(steps, width)
+    assert tables.value("C", steps, width) == steps * (steps + 1) // 2
