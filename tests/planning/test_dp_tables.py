@@ -258,3 +258,13 @@ def test_a_fresh_table_answers_its_smallest_requests(engine, steps, width):
     tables = engine((paper_spec("msm", units),))
     tables.ensure(steps, width)
     assert tables.value("C", steps, width) == steps * (steps + 1) // 2
+
+
+def test_the_infeasible_marker_is_above_every_cost_and_its_sums_fit_the_type():
+    """int32 tables (up to 20,000 steps) and int64 tables (any length a plan can have): the
+    marker exceeds the dearest cost, t(t+1)/2, and two markers plus t still fit the type."""
+    for dtype, steps in [(np.int32, 20_000), (np.int64, 10**9)]:
+        assert limits.table_dtype(steps) == dtype
+        inf = dp_breakpoints.infinity(dtype)
+        assert steps * (steps + 1) // 2 < inf
+        assert 2 * inf + steps <= np.iinfo(dtype).max
