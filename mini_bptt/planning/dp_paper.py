@@ -49,9 +49,10 @@ def paper_cost(
 
 
 def paper_actions(strategy: str, steps: int, budget: int, units: Units) -> list[Action]:
-    """Actions realising the paper's optimal policy: the start of every sub-problem is held,
-    except that of a one-step right part, which is reversed from the core. (``paper_cost``
-    fills the tables, with progress; here they are only read.)"""
+    """Actions realising the paper's optimal policy: the start of every sub-problem is held.
+    No split leaves a one-step right part (whose saved start would go unused): it costs what
+    the run costs, and the run is preferred. (``paper_cost`` fills the tables, with
+    progress; here they are only read.)"""
     H = units.hidden
     if strategy != "hsm":
         tables = paper_tables(strategy, units)
@@ -62,7 +63,8 @@ def paper_actions(strategy: str, steps: int, budget: int, units: Units) -> list[
     def choose(t: int, m: int) -> tuple[str, int]:
         if strategy == "hsm":
             slots = m // H
-            return ("run", 0) if slots == 1 else ("hidden", hsm_split(t, slots))
+            # two steps: the split at y = 1 would cost what the run costs (3 forwards)
+            return ("run", 0) if slots == 1 or t == 2 else ("hidden", hsm_split(t, slots))
         option, y = best_split_option(tables, spec, t, m)
         if isinstance(option, Run):
             return "run", 0
@@ -77,9 +79,6 @@ def paper_actions(strategy: str, steps: int, budget: int, units: Units) -> list[
             out.forward_to(a + t)
             out.emit(BACKWARD, a + t)
             out.then(lambda: solve(a, t - 1, m))
-        elif kind == "hidden" and y == t - 1:  # a one-step right part is reversed from the
-            out.forward_to(a + y)  # core and never restarts from h[a+y]: saving it is waste
-            out.then(lambda: solve(a + y, 1, m - H), lambda: solve(a, y, m))
         elif kind == "hidden":
             out.forward_to(a + y)
             out.emit(SAVE_HIDDEN, a + y)
