@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from math import comb
 
 import pytest
 
@@ -167,3 +168,10 @@ def test_check_says_why_each_optimum_was_not_computed():
         r"optimum not computed: its DP would take [\d.]+ s, over the limit of 0.001 s",
         verdict.optimum_note,
     )
+
+
+def test_the_repetition_number_is_the_least_r_whose_binomial_reaches_t():
+    for m in range(1, 7):
+        for t in range(0, 300):
+            least = next(r for r in range(t + 1) if comb(m + r, r) >= t)
+            assert repetition_number(t, m) == least, (t, m)
