@@ -170,6 +170,25 @@ def test_dense_columns_searched_in_full_give_the_same_entries(
         )
 
 
+@pytest.mark.parametrize("alpha", [1, 7 / 3])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_without_dense_columns_the_candidates_alone_give_every_entry(
+    monkeypatch, alpha, model, strategy, output
+):
+    """No column is ever searched in full: every split is read from its ends and the
+    breakpoint candidates only, which are sorted and merged many times on the way."""
+    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 10**9)
+    units = units_for(alpha)
+    steps, width = 300, 80 * units.hidden
+    specs = specs_of(model, strategy, output, units)
+    full, fast = both_engines(specs, steps, width)
+    assert not any(dense.any() for dense in fast.dense.values())
+    for spec in specs:
+        assert np.array_equal(
+            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
+        )
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     units = units_for(1.5)
