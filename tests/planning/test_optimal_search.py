@@ -56,8 +56,8 @@ def search_truths(cache, alpha, internal_has_output: bool, strategy: str) -> lis
 @pytest.mark.parametrize("alpha", [1, 1.5, 2, 3])
 def test_optimal_equals_exhaustive_search(request, alpha, internal_has_output, strategy):
     cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    arguments = dict(alpha=alpha, strategy=strategy, internal_has_output=internal_has_output)
     for (steps, memory), truth in search_truths(cache, alpha, internal_has_output, strategy):
-        arguments = dict(alpha=alpha, strategy=strategy, internal_has_output=internal_has_output)
         assert mb.cost(steps, float(memory), **arguments) == truth, (steps, memory)
         plan = mb.plan(steps, float(memory), **arguments)
         assert plan.forward_count == truth and plan.peak_memory <= memory
