@@ -228,9 +228,16 @@ class BreakpointTables:
         return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
     def _row(self, name: str, k: int) -> np.ndarray:
-        """Row ``k`` of table ``name`` as a contiguous array: rows 0..2, or one of the last
-        three (the column-major table itself is read along rows only by candidates)."""
-        return self.early[name][k] if k <= 2 else self.recent[name][k % 3]
+        """Row ``k`` of table ``name``, while row ``steps + 1`` is filled. Rows 0..2 and the
+        last three are kept as contiguous rows (the column-major table is slow to read
+        along a row); the ring's oldest row may already hold the new one, so only rows from
+        ``steps - 1`` on are read from it. Other rows, which only a split from ``y >= 3``
+        reads at its ends, come from the table itself."""
+        if k <= 2:
+            return self.early[name][k]
+        if k >= self.steps - 1:
+            return self.recent[name][k % 3]
+        return self.tab[name][:, k]
 
     def _fill_row(self, t: int) -> None:
         for spec in self.specs:

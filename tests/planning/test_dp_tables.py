@@ -10,7 +10,7 @@ from mini_bptt.planning import dp_breakpoints, limits
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
-from mini_bptt.planning.dp_tables import DPTables, Split, best_option
+from mini_bptt.planning.dp_tables import DPTables, Run, Single, Split, TableSpec, best_option
 from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.planning.recursions import optimal_recursion, paper_recursion
 from mini_bptt.planning.units import units_for
@@ -189,6 +189,44 @@ def test_without_dense_columns_the_candidates_alone_give_every_entry(
         )
 
 
+# The breakpoint argument holds for any options, not only the planner's: table sets whose
+# splits have no run to tie with, a larger least split point, columns that turn feasible
+# again, a split with no shift
+UNUSUAL_TABLE_SETS = {
+    "internal split only": (TableSpec("C", 1, (Split("C", -1, "C", 2),)),),
+    "hidden split only": (TableSpec("C", 1, (Split("C", 0, "C", 1),)),),
+    "split from y = 3": (TableSpec("C", 1, (Run("C"), Split("C", -1, "C", 3, y_min=3))),),
+    "columns that turn feasible again, read by splits": (
+        # D is filled first in each row, so a split reading D's row t - 3 finds that D's
+        # ring of recent rows has moved on (the engine once read a stale row there); the
+        # Singles need more than the width: they only give rows 2 (and 3) an option
+        TableSpec("D", 1, (Run("D"), Split("D", 0, "D", 1))),
+        TableSpec("F2", 0, (Single("D", 50), Split("D", 0, "D", 1, y_min=2))),
+        TableSpec("F3", 0, (Single("D", 50), Split("D", 0, "D", 1, y_min=3))),
+        TableSpec("E", 0, (Run("E"), Split("F3", 0, "F2", 1), Split("F2", -1, "F3", 1))),
+    ),
+    "two tables, a split with no shift": (
+        TableSpec("A", 1, (Split("A", 0, "B", 1), Single("B", 2))),
+        TableSpec("B", 0, (Run("B"), Split("B", -1, "A", 0))),
+    ),
+}
+
+
+@pytest.mark.parametrize("dense_minimum", [dp_breakpoints.DENSE_MINIMUM, 10**9])
+@pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
+def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_build(
+    monkeypatch, name, dense_minimum
+):
+    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", dense_minimum)
+    specs = UNUSUAL_TABLE_SETS[name]
+    steps, width = 150, 30
+    full, fast = both_engines(specs, steps, width)
+    for spec in specs:
+        assert np.array_equal(
+            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
+        )
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     units = units_for(1.5)
@@ -285,3 +323,32 @@ def test_the_infeasible_marker_is_above_every_cost_and_its_sums_fit_the_type():
         inf = dp_breakpoints.infinity(dtype)
         assert steps * (steps + 1) // 2 < inf
         assert 2 * inf + steps <= np.iinfo(dtype).max
+
+
+@pytest.mark.parametrize("with_t", [False, True])
+@pytest.mark.parametrize("sizes", [(0, 0), (1, 0), (0, 1), (2, 3), (5000, 1), (5000, 300)])
+def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
+    """The candidate store against a loop: a first batch (sorted once it is large), a second
+    batch due later (kept unsorted while small), and one not yet due, which must not count.
+    A single candidate counts like any other."""
+    rng = np.random.default_rng(sum(sizes))
+    table = rng.integers(0, 1000, size=300)
+    columns, t = 12, 9
+    candidates = dp_breakpoints._Candidates(with_t, np.int64)
+    batches = []
+    for first_row, size in [(t - 1, sizes[0]), (t, sizes[1]), (t + 1, 4)]:
+        batch = (
+            rng.integers(0, 290, size),
+            rng.integers(-50, 50, size),
+            rng.integers(0, columns, size),
+        )
+        candidates.add(first_row, *batch)
+        candidates.activate(min(first_row, t))  # as the engine does, row by row up to t
+        batches.append(batch)
+    into = np.full(columns, 10**6, dtype=np.int64)
+    candidates.offer(into, table, t)
+    expected = np.full(columns, 10**6)
+    for base, const, dst in batches[:2]:
+        for b, c, d in zip(base, const, dst, strict=True):
+            expected[d] = min(expected[d], table[b + t] + c + (t if with_t else 0))
+    assert np.array_equal(into, expected)
