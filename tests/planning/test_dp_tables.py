@@ -268,6 +268,35 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     assert np.array_equal(entries(retyped, "C", 80, 30), expected)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_growing_one_row_at_a_time_reaches_every_allocation_boundary(engine):
+    """Each request one row longer than the last: one of them is exactly one row beyond
+    the rows allocated, every time the tables are full."""
+    spec = paper_spec("msm", units_for(2))
+    fresh = engine((spec,))
+    fresh.ensure(70, 12)
+    grown = engine((spec,))
+    for steps in range(71):
+        grown.ensure(steps, 12)
+        assert grown.value("C", steps, 12) == fresh.value("C", steps, 12)
+    assert np.array_equal(entries(grown, "C", 70, 12), entries(fresh, "C", 70, 12))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_both_engines_report_progress_every_64_rows_and_at_the_last(engine):
+    """Row 0 counts as a multiple of 64. A longer request reports the rows it fills: the
+    breakpoint engine refills from row 0 when it reallocates, the reference does not."""
+    tables = engine((paper_spec("ism", units_for(2)),))
+    calls = []
+    tables.ensure(130, 6, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 130), (64, 130), (128, 130), (130, 130)]
+    calls.clear()
+    tables.ensure(400, 6, progress=lambda done, total: calls.append((done, total)))
+    rows = [done for done, total in calls if total == 400]
+    assert len(rows) == len(calls) and rows[-1] == 400 and rows[-2] == 384
+    assert rows[:-1] == list(range(rows[0], 400, 64)) and rows[0] % 64 == 0
+
+
 def test_the_paper_hsm_recursion_is_the_closed_form():
     C = paper_recursion("hsm", units_for(1))
     assert all(C(t, m) == hsm_cost(t, m) for t in range(0, 40) for m in range(1, 8))
