@@ -53,10 +53,6 @@ DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
 
 
-def infinity(dtype) -> int:
-    return 2**28 if dtype == np.int32 else 2**60
-
-
 class _Candidates:
     """Split points of one option that apply to every later row: flat, growable arrays.
 
@@ -198,7 +194,7 @@ class BreakpointTables:
 
     def _allocate(self, rows: int, width: int) -> None:
         self._dtype = limits.table_dtype(rows - 1)
-        self.inf = infinity(self._dtype)
+        self.inf = limits.infinity(self._dtype)
         self.capacity, self.width, self.steps = rows, width, -1
         self.cols = self.off + width + 1
         self.tab = {s.name: np.full((self.cols, rows), self.inf, self._dtype) for s in self.specs}
@@ -321,9 +317,10 @@ class BreakpointTables:
         first = self.first_column[(spec.name, option)]
         cap, L, R = self.capacity, option.left, option.right
         key = (spec.name, option)
+        # a column stays dense once it is (its breakpoints stop being candidates), so a
+        # split stays searched in full wherever either part has a dense column
         targets = self.dense_targets[key]
-        targets[first:] |= self.dense[L][first:]
-        targets[first:] |= self.dense[R][first - s : self.cols - s]
+        targets[first:] = self.dense[L][first:] | self.dense[R][first - s : self.cols - s]
         # breakpoint r of column M of the left part: split point y = r - lo, for rows t > y + 1
         y = r - lo
         cols = fresh[L]

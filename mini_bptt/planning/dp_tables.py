@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mini_bptt.planning import limits
+
 
 @dataclass(frozen=True)
 class Run:
@@ -78,7 +80,9 @@ class DPTables:
 
     def ensure(self, steps: int, width: int, progress: Progress | None = None) -> None:
         """Fill rows up to ``steps`` for budgets 0..``width`` units."""
-        too_narrow_type = self.tab and self._dtype(steps) == np.int64 and self.dtype == np.int32
+        too_narrow_type = (
+            self.tab and limits.table_dtype(steps) == np.int64 and self.dtype == np.int32
+        )
         if width > self.width or too_narrow_type:
             # widen geometrically, so a sequence of growing budgets costs at most twice the last
             wider = width if self.width < 0 else max(width, 2 * self.width)
@@ -97,21 +101,12 @@ class DPTables:
 
     @property
     def inf(self) -> int:
-        return self._inf(self.dtype)
+        return limits.infinity(self.dtype)
 
     # -- internals ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _dtype(steps: int):
-        # int32 halves memory traffic; costs stay below t(t+1)/2 < 2**28 up to 23,000 steps
-        return np.int32 if steps <= 20_000 else np.int64
-
-    @staticmethod
-    def _inf(dtype) -> int:
-        return 2**28 if dtype == np.int32 else 2**60
-
     def _allocate(self, steps: int, width: int) -> None:
-        self.dtype = self._dtype(steps)
+        self.dtype = limits.table_dtype(steps)
         self.width, self.steps = width, -1
         cols = self.off + width + 1
         self._buffer = np.empty((steps + 1, width + 1), dtype=self.dtype)

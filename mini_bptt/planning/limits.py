@@ -39,6 +39,12 @@ def table_dtype(steps: int):
     return np.int32 if steps <= 20_000 else np.int64
 
 
+def infinity(dtype) -> int:
+    """The entry of an infeasible budget in tables of type ``dtype``: above every cost,
+    t(t+1)/2, and two of them plus ``t`` still fit the type (a split adds two entries)."""
+    return 2**28 if dtype == np.int32 else 2**60
+
+
 class ResourceLimitError(ValueError):
     """A request would need more memory, time or actions than the limits allow."""
 

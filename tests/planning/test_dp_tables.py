@@ -189,6 +189,27 @@ def test_without_dense_columns_the_candidates_alone_give_every_entry(
         )
 
 
+def test_a_column_stays_dense_once_it_is(monkeypatch):
+    """A dense column's breakpoints stop being candidates, so its splits must stay searched
+    in full. With a small least limit, columns are called dense early and later fall back
+    below the limit, which grows with t; they must stay dense all the same."""
+    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 2)
+    seen = []
+    find_breakpoints = BreakpointTables._find_breakpoints
+
+    def recording(self, r):
+        find_breakpoints(self, r)
+        seen.append((r, self.dense["C"].copy(), self.bp_count["C"].copy()))
+
+    monkeypatch.setattr(BreakpointTables, "_find_breakpoints", recording)
+    BreakpointTables((paper_spec("msm", units_for(4.5)),)).ensure(200, 40)
+    fell_below = False
+    for (_, before, _), (r, after, count) in zip(seen[:-1], seen[1:], strict=True):
+        assert not (before & ~after).any()
+        fell_below |= (after & (count <= max(2, (r + 1) // 8))).any()
+    assert fell_below
+
+
 # The breakpoint argument holds for any options, not only the planner's: table sets whose
 # splits have no run to tie with, a larger least split point, columns that turn feasible
 # again, a split with no shift
@@ -246,10 +267,7 @@ def test_growing_and_retyping_keep_every_value(monkeypatch, engine):
     def narrow(steps):
         return np.int32 if steps <= 50 else np.int64
 
-    if engine is DPTables:
-        monkeypatch.setattr(DPTables, "_dtype", staticmethod(narrow))
-    else:
-        monkeypatch.setattr(limits, "table_dtype", narrow)
+    monkeypatch.setattr(limits, "table_dtype", narrow)
     retyped = engine((spec,))
     retyped.ensure(40, 30)
     assert retyped.dtype == np.int32
@@ -349,7 +367,7 @@ def test_the_infeasible_marker_is_above_every_cost_and_its_sums_fit_the_type():
     marker exceeds the dearest cost, t(t+1)/2, and two markers plus t still fit the type."""
     for dtype, steps in [(np.int32, 20_000), (np.int64, 10**9)]:
         assert limits.table_dtype(steps) == dtype
-        inf = dp_breakpoints.infinity(dtype)
+        inf = limits.infinity(dtype)
         assert steps * (steps + 1) // 2 < inf
         assert 2 * inf + steps <= np.iinfo(dtype).max
 
