@@ -22,6 +22,15 @@ Splitting at the first state saved during the first sweep from ``a``
 HSM allows no internal saves (then S = P and it equals the binomial closed
 form), ISM no hidden saves except the initial h[0]. Tests prove S[T, m] equal to
 an exhaustive search over all valid plans for every small case.
+
+The tables leave out the last option of S and of R. Running y - 1 steps with h[a]
+kept for the left part, and then P's own save of s[y], costs
+
+    (y-1) + S[y-1, M] + P[t-y+1, M-H]  <=  y + S[y-1, M] + X[t-y, M-H-A]
+
+because P[t', M'] <= 1 + X[t'-1, M'-A]; the two emit the same actions (for R: P[t-y+1, M]
+<= 1 + R[t-y, M-A] with X = R). The plain recursions in ``recursions`` keep every
+option, and the tests compare them with these tables entry by entry.
 """
 
 from __future__ import annotations
@@ -61,10 +70,10 @@ def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dic
     if hidden_ok:
         p_options.append(Same("S"))
     if internal_ok:
-        s_options += [Single(X, A), Split("S", -1, X, H + A, y_min=2)]
+        s_options.append(Single(X, A))
     specs["S"] = TableSpec("S", H, tuple(s_options))
     if internal_ok and internal_has_output:
-        r_options = (Run("R"), Split("R", 0, "P", 0), Single("R", A), Split("R", -1, "R", A, 2))
+        r_options = (Run("R"), Split("R", 0, "P", 0), Single("R", A))
         specs["R"] = TableSpec("R", 0, r_options)
     specs["P"] = TableSpec("P", 0, tuple(p_options))
     return specs
@@ -110,10 +119,10 @@ def optimal_actions(
             return lambda: solve_p(a, t, m)
         return lambda: solve_start(kind, a, t, m)
 
-    def save_then_reverse(kind: str, y: int, t: int, m: int, after=()):
-        """Save s[y]; solve the part right of y as ``kind``; reverse y from s[y]; then ``after``."""
+    def save_then_reverse(kind: str, y: int, t: int, m: int):
+        """Save s[y]; solve the part right of y as ``kind``; reverse y from s[y]."""
         out.emit(SAVE_INTERNAL, y)
-        out.then(sub(kind, y, t, m), lambda: out.reverse_saved_internal(y), *after)
+        out.then(sub(kind, y, t, m), lambda: out.reverse_saved_internal(y))
 
     def solve_start(kind: str, a: int, t: int, m: int) -> None:
         """S (h[a] saved, this task frees it) or R (s[a] saved outside, restart for free)."""
@@ -136,12 +145,9 @@ def optimal_actions(
                 out.emit(FREE_HIDDEN, a)  # its last use is the next forward, from the cursor
             out.emit(FORWARD, a + 1)
             save_then_reverse(option.table, a + 1, t - 1, m - A)
-        elif option.lo == 0:
+        else:  # the split: run y steps, h[a] kept for the left part
             out.forward_to(a + y)
             out.then(sub("P", a + y, t - y, m - held), sub(kind, a, y, m))
-        else:
-            out.forward_to(a + y)
-            save_then_reverse(option.right, a + y, t - y, m - held - A, [sub(kind, a, y - 1, m)])
 
     def solve_p(a: int, t: int, m: int) -> None:  # cursor at h[a], nothing holds it
         if t == 1:
