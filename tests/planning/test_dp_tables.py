@@ -226,6 +226,21 @@ UNUSUAL_TABLE_SETS = {
         TableSpec("F3", 0, (Single("D", 50), Split("D", 0, "D", 1, y_min=3))),
         TableSpec("E", 0, (Run("E"), Split("F3", 0, "F2", 1), Split("F2", -1, "F3", 1))),
     ),
+    # two sets from a random search over small table sets: each caught an engine change
+    # that every set above passed (right-part breakpoints only from row 3 on; no left-part
+    # candidates in a split's least column)
+    "three tables, splits reading each other (1)": (
+        TableSpec("A", 2, (Run("A"), Single("A", 2), Split("A", -1, "C", 2))),
+        TableSpec("B", 2, (Run("B"), Single("B", 2), Split("A", -1, "A", 2, y_min=2))),
+        TableSpec("C", 2, (Single("C", 1), Split("B", 0, "A", 1))),
+    ),
+    "three tables, splits reading each other (2)": (
+        TableSpec(
+            "A", 1, (Single("C", 2), Split("C", 0, "B", 1), Split("C", -1, "A", 3), Single("A", 1))
+        ),
+        TableSpec("B", 1, (Single("C", 2), Split("B", -1, "B", 2, y_min=2), Split("C", 0, "C", 0))),
+        TableSpec("C", 1, (Single("B", 1), Single("B", 2), Split("B", -1, "A", 0), Single("B", 3))),
+    ),
     "two tables, a split with no shift": (
         TableSpec("A", 1, (Split("A", 0, "B", 1), Single("B", 2))),
         TableSpec("B", 0, (Run("B"), Split("B", -1, "A", 0))),
