@@ -414,3 +414,12 @@ def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
         for b, c, d in zip(base, const, dst, strict=True):
             expected[d] = min(expected[d], table[b + t] + c + (t if with_t else 0))
     assert np.array_equal(into, expected)
+
+
+@pytest.mark.parametrize("steps", [10, 5000, 70_000])
+@pytest.mark.parametrize("width", [1, 300])
+def test_an_allocation_is_whole_rows_and_budgets_that_cover_the_request(steps, width):
+    tables = BreakpointTables((paper_spec("msm", units_for(2)),))
+    rows, budgets = tables.allocation(steps, width)
+    assert type(rows) is int and type(budgets) is int
+    assert rows > steps and budgets >= width
