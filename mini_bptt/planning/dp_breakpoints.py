@@ -205,7 +205,6 @@ class BreakpointTables:
         self.dense = {s.name: np.zeros(self.cols, dtype=bool) for s in self.specs}
         self.bp_found: dict[str, list[tuple[np.ndarray, int]]] = {s.name: [] for s in self.specs}
         self.candidates = {}
-        self.dense_targets = {}
         self.first_column = {}  # per split: the least column where both parts can be feasible
         for spec in self.specs:
             for option in spec.options:
@@ -215,7 +214,6 @@ class BreakpointTables:
                         _Candidates(False, self._dtype),
                         _Candidates(True, self._dtype),
                     )
-                    self.dense_targets[key] = np.zeros(self.cols, dtype=bool)
                     self.first_column[key] = self._first_column(spec, option)
 
     def _first_column(self, spec: TableSpec, option: Split) -> int:
@@ -279,13 +277,15 @@ class BreakpointTables:
             )
             value += y
             np.minimum(found[first:], value, out=found[first:])
-        key = (spec.name, option)
-        by_left, by_right = self.candidates[key]
+        by_left, by_right = self.candidates[(spec.name, option)]
         by_left.activate(t)
         by_right.activate(t)
         by_left.offer(found, self.flat[option.right], t)
         by_right.offer(found, self.flat[option.left], t)
-        dense = np.flatnonzero(self.dense_targets[key])
+        # a column stays dense once it is (its breakpoints stop being candidates), so the
+        # split is searched in full wherever either part has a dense column
+        left, right = self.dense[option.left], self.dense[option.right]
+        dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
         if len(dense):  # the whole range, as the reference does: a (column, y) block
             block = self.tab[option.left][dense, y_min + lo : t + lo]
             block += np.arange(y_min, t, dtype=block.dtype)
@@ -316,11 +316,6 @@ class BreakpointTables:
         s, lo, y_min = option.shift, option.lo, option.y_min
         first = self.first_column[(spec.name, option)]
         cap, L, R = self.capacity, option.left, option.right
-        key = (spec.name, option)
-        # a column stays dense once it is (its breakpoints stop being candidates), so a
-        # split stays searched in full wherever either part has a dense column
-        targets = self.dense_targets[key]
-        targets[first:] = self.dense[L][first:] | self.dense[R][first - s : self.cols - s]
         # breakpoint r of column M of the left part: split point y = r - lo, for rows t > y + 1
         y = r - lo
         cols = fresh[L]

@@ -47,6 +47,16 @@ def entries(tables, name: str, steps: int, width: int) -> np.ndarray:
     return np.where(values >= tables.inf, -1, values)
 
 
+def assert_engines_agree(specs, steps: int, width: int) -> BreakpointTables:
+    """Fill both engines to ``steps`` and ``width``, check every entry of every table is
+    equal, and return the breakpoint engine."""
+    full, fast = both_engines(specs, steps, width)
+    for spec in specs:
+        expected = entries(full, spec.name, steps, width)
+        assert np.array_equal(entries(fast, spec.name, steps, width), expected), spec.name
+    return fast
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("strategy", ["hsm", "ism", "msm"])
 @pytest.mark.parametrize("output", [True, False])
@@ -162,12 +172,8 @@ def test_dense_columns_searched_in_full_give_the_same_entries(
     units = units_for(alpha)
     steps, width = 200, 60 * units.hidden
     specs = specs_of(model, strategy, output, units)
-    full, fast = both_engines(specs, steps, width)
+    fast = assert_engines_agree(specs, steps, width)
     assert any(dense.any() for dense in fast.dense.values())
-    for spec in specs:
-        assert np.array_equal(
-            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
-        )
 
 
 @pytest.mark.parametrize("alpha", [1, 7 / 3])
@@ -181,12 +187,8 @@ def test_without_dense_columns_the_candidates_alone_give_every_entry(
     units = units_for(alpha)
     steps, width = 300, 80 * units.hidden
     specs = specs_of(model, strategy, output, units)
-    full, fast = both_engines(specs, steps, width)
+    fast = assert_engines_agree(specs, steps, width)
     assert not any(dense.any() for dense in fast.dense.values())
-    for spec in specs:
-        assert np.array_equal(
-            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
-        )
 
 
 def test_a_column_stays_dense_once_it_is(monkeypatch):
@@ -254,13 +256,7 @@ def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_b
     monkeypatch, name, dense_minimum
 ):
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", dense_minimum)
-    specs = UNUSUAL_TABLE_SETS[name]
-    steps, width = 150, 30
-    full, fast = both_engines(specs, steps, width)
-    for spec in specs:
-        assert np.array_equal(
-            entries(full, spec.name, steps, width), entries(fast, spec.name, steps, width)
-        )
+    assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
