@@ -247,10 +247,25 @@ UNUSUAL_TABLE_SETS = {
         TableSpec("A", 1, (Split("A", 0, "B", 1), Single("B", 2))),
         TableSpec("B", 0, (Run("B"), Split("B", -1, "A", 0))),
     ),
+    # from a longer random search: the only set of 3000 in which a left-part breakpoint is
+    # the unique minimum on the first row it may be (B[6, 2]): a candidate offered one row
+    # late changes B, C and A
+    "three tables, a left breakpoint needed on its first row": (
+        TableSpec("A", 0, (Single("C", 1), Split("C", 0, "A", 2, y_min=2))),
+        TableSpec("B", 0, (Run("B"), Split("A", -1, "C", 0, y_min=3))),
+        TableSpec("C", 2, (Run("C"), Split("B", -1, "A", 1, y_min=2))),
+    ),
+    # B is quadratic in every column (only Run is feasible), so its columns turn dense and
+    # A's right part never does: A must be searched in full where its left part is dense
+    "a split whose left part alone is dense": (
+        TableSpec("A", 1, (Run("A"), Split("B", 0, "A", 1))),
+        TableSpec("B", 1, (Run("B"), Single("A", 50))),
+    ),
 }
 
 
-@pytest.mark.parametrize("dense_minimum", [dp_breakpoints.DENSE_MINIMUM, 10**9])
+# 4: columns turn dense within the 150 rows, so the full-search path is taken too
+@pytest.mark.parametrize("dense_minimum", [4, dp_breakpoints.DENSE_MINIMUM, 10**9])
 @pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
 def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_build(
     monkeypatch, name, dense_minimum
