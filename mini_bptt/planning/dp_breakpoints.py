@@ -29,15 +29,38 @@ breakpoints* of ``f`` and ``g``. Why that is exact:
   minimum over sorted candidates reproduces the full search's tie-breaking, and
   with it the same plans.
 
-Every breakpoint needed at row ``t`` lies in rows ``<= t - 2`` (interior points
-only), so it is known once row ``t - 1`` is filled. A column whose breakpoints
-are dense (more than ``max(32, t / 8)``, e.g. the quadratic one-slot columns)
-would make the candidate lists as long as the range; a split touching such a
-column is evaluated over its whole range instead, as the reference does.
+Rows are filled in blocks of up to ``BLOCK`` rows, ``t0 <= t < t1``. A
+breakpoint at row ``r`` is known once row ``r + 1`` is filled, so at the start of
+a block the breakpoints of rows ``<= t0 - 2`` are known and turned into
+*candidates*; they are evaluated for every row of the block at once (one gather
+per block instead of one per row). The split points a block's candidates do not
+cover are searched in full, row by row, in two windows:
 
-Cost: ``O(T * W * K)`` for ``K`` breakpoints per column (tens at T = 10^4),
-against ``O(T^2 * W)`` for the reference. Tables are stored column-major, so
-the candidates of one column are read from one contiguous block.
+* ``y >= t0 - 1``: left-part breakpoints of rows ``t0 - 1 .. t - 2`` (not known
+  yet) and left candidates due inside the block (``y + 2 > t0``);
+* ``y <= t - t0 + y_min``: right-part breakpoints ``r >= t0 - 1`` give
+  ``y = t - r <= t - t0 + 1``, and right candidates due inside the block
+  (``r + y_min + 1 > t0``) give ``y = t - r <= t - t0 + y_min``.
+
+The two windows hold the ends ``t - 1`` and ``y_min``. A candidate of the block
+may read a row of the block that is not filled yet; unfilled rows hold the
+infeasible marker, so that candidate only overestimates, and its split point
+lies in a window (left: ``t - y >= t0`` means ``y <= t - t0``; right:
+``y + lo >= t0`` means ``y >= t0``), where it is evaluated exactly. So every
+breakpoint and both ends are evaluated exactly, and every value offered is a
+legal split's value or more: the minimum is exact. The first rows, while the
+window of small ``y`` would read rows not filled yet, are searched in full.
+
+A column whose breakpoints are dense (more than ``max(32, t / 8)``, e.g. the
+quadratic one-slot columns) would make the candidate lists as long as the range;
+a split touching such a column is evaluated over its whole range instead, as the
+reference does.
+
+Cost: ``O(T * W * (K + BLOCK))`` for ``K`` breakpoints per column (tens at
+T = 10^4), against ``O(T^2 * W)`` for the reference. Tables are stored
+column-major, so a candidate reads a block's rows from one contiguous run of its
+column; the windows read the last and the first rows, which are also kept
+row-major.
 """
 
 from __future__ import annotations
@@ -51,6 +74,7 @@ from mini_bptt.planning.limits import DPSize, dp_size
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
 DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
+BLOCK = 32  # rows whose candidates are evaluated together, at most
 
 
 class _Candidates:
@@ -58,7 +82,7 @@ class _Candidates:
 
     Candidate ``k`` adds ``const[k] + (t if with_t else 0)`` to the table entry at
     flat index ``base[k] + t`` and offers the sum to result column ``dst[k]``.
-    The first ``n_sorted`` are sorted by ``dst`` (one ``minimum.reduceat`` per row);
+    The first ``n_sorted`` are sorted by ``dst`` (one ``minimum.reduceat`` per block);
     newer ones are merged in when they reach a quarter of those.
     """
 
@@ -71,33 +95,37 @@ class _Candidates:
         self.n_sorted = 0
         self.starts = np.empty(0, dtype=np.intp)  # segment starts of the sorted part
         self.columns = np.empty(0, dtype=np.intp)  # their result columns
-        self.pending: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def add(self, first_row: int, base, const, dst) -> None:
-        """Candidates that take part from row ``first_row`` on."""
+    def add(self, first_row, base, const, dst) -> None:
+        """Candidates that take part from row ``first_row`` on (one row, or one per candidate)."""
         if len(dst):
-            self.pending.setdefault(first_row, []).append((base, const, dst))
+            first_row = np.broadcast_to(np.asarray(first_row, dtype=np.int64), np.shape(dst))
+            self.pending.append((first_row, base, const, dst))
 
     def activate(self, t: int) -> None:
         """Let the candidates due by row ``t`` take part."""
-        for row in [row for row in self.pending if row <= t]:
-            for base, const, dst in self.pending.pop(row):
-                end = self.size + len(dst)
-                if end > len(self.dst):
-                    self._reserve(2 * end)
-                self.base[self.size : end] = base
-                self.const[self.size : end] = const
-                self.dst[self.size : end] = dst
-                self.size = end
+        waiting = []
+        for first_row, base, const, dst in self.pending:
+            due = first_row <= t
+            if not due.all():
+                waiting.append((first_row[~due], base[~due], const[~due], dst[~due]))
+                base, const, dst = base[due], const[due], dst[due]
+            end = self.size + len(dst)
+            if end > len(self.dst):
+                self._reserve(2 * end)
+            self.base[self.size : end] = base
+            self.const[self.size : end] = const
+            self.dst[self.size : end] = dst
+            self.size = end
+        self.pending = waiting
         if 4 * (self.size - self.n_sorted) > self.n_sorted + 4096:
             n = self.size
             order = np.argsort(self.dst[:n], kind="stable")
             for name in ("base", "const", "dst"):
                 getattr(self, name)[:n] = getattr(self, name)[:n][order]
             self.n_sorted = n
-            dst = self.dst[:n]
-            self.starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
-            self.columns = dst[self.starts]
+            self.starts, self.columns = _segments(self.dst[:n])
 
     def _reserve(self, capacity: int) -> None:
         for name in ("base", "const", "dst"):
@@ -106,21 +134,37 @@ class _Candidates:
             new[: self.size] = old[: self.size]
             setattr(self, name, new)
 
-    def offer(self, into: np.ndarray, flat: np.ndarray, t: int) -> None:
-        """Lower ``into[dst]`` to each candidate's value at row ``t``."""
+    def offer(self, into: np.ndarray, flat: np.ndarray, t0: int) -> None:
+        """Lower ``into[k, dst]`` to each candidate's value at row ``t0 + k``, for every
+        row ``k`` of ``into``."""
         size, n = self.size, self.n_sorted
         if size == 0:
             return
-        values = flat.take(self.base[:size] + t)
+        rows = np.arange(t0, t0 + len(into), dtype=self.const.dtype)
+        # one row of values per table row: each reduction reads one contiguous row
+        values = flat.take(rows[:, None] + self.base[None, :size])
         values += self.const[:size]
-        if self.with_t:
-            values += t
+        # the row's own t is the same for every candidate: added after the minimum
+        with_t = rows[:, None] if self.with_t else 0
         if n:
-            lowest = np.minimum.reduceat(values[:n], self.starts)
-            np.minimum(into[self.columns], lowest, out=lowest)
-            into[self.columns] = lowest
-        if n < size:
-            np.minimum.at(into, self.dst[n:size], values[n:])
+            lowest = np.minimum.reduceat(values[:, :n], self.starts, axis=1)
+            _lower_columns(into, self.columns, lowest + with_t)
+        if n < size:  # the newer ones, sorted here (they are few)
+            order = np.argsort(self.dst[n:size])
+            starts, columns = _segments(self.dst[n:size][order])
+            lowest = np.minimum.reduceat(values[:, n:size][:, order], starts, axis=1)
+            _lower_columns(into, columns, lowest + with_t)
+
+
+def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts of the runs of equal values in sorted ``dst``, and those values."""
+    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
+    return starts, dst[starts]
+
+
+def _lower_columns(into: np.ndarray, columns: np.ndarray, lowest: np.ndarray) -> None:
+    """``into[:, columns]`` lowered to ``lowest`` (both one row per table row)."""
+    into[:, columns] = np.minimum(into[:, columns], lowest)
 
 
 class BreakpointTables:
@@ -151,11 +195,16 @@ class BreakpointTables:
         target = self.allocation(steps, width)
         if target is not None:
             self._allocate(*target)
-        for t in range(self.steps + 1, steps + 1):
-            self._fill_row(t)
-            self.steps = t
-            if progress is not None and (t % 64 == 0 or t == steps):
-                progress(t, steps)
+        while self.steps < steps:
+            t0 = self.steps + 1
+            t1 = min(t0 + self._block_rows(), steps + 1)
+            self._begin_block(t0, t1)
+            for t in range(t0, t1):
+                self._fill_row(t, t0)
+                self.steps = t
+                if progress is not None and (t % 64 == 0 or t == steps):
+                    progress(t, steps)
+            self._find_breakpoints(self.searched + 1, t1 - 2)
         self._index_breakpoints()
 
     def allocation(self, steps: int, width: int) -> tuple[int, int] | None:
@@ -197,15 +246,33 @@ class BreakpointTables:
         self.inf = limits.infinity(self._dtype)
         self.capacity, self.width, self.steps = rows, width, -1
         self.cols = self.off + width + 1
+        self.block = BLOCK  # kept: the windows' sizes depend on it
+        self.row = np.empty(self.cols, dtype=np.int64)  # the row being filled
+        # unfilled rows must hold the marker: a block's candidates may read them
         self.tab = {s.name: np.full((self.cols, rows), self.inf, self._dtype) for s in self.specs}
         self.flat = {name: table.reshape(-1) for name, table in self.tab.items()}
-        self.early = {s.name: np.full((3, self.cols), self.inf, self._dtype) for s in self.specs}
-        self.recent = {s.name: np.full((3, self.cols), self.inf, self._dtype) for s in self.specs}
+        # the last rows and the first ones, row-major: the windows and the breakpoint search
+        # read whole rows, which the column-major table holds one entry per cache line. A
+        # window reads back up to block + y_min rows, the breakpoint search block + 2
+        y_min = max([o.y_min for s in self.specs for o in s.options if isinstance(o, Split)] + [1])
+        self.ring = self.block + y_min + 4
+        self.recent = {
+            s.name: np.full((self.ring, self.cols), self.inf, self._dtype) for s in self.specs
+        }
+        self.early = {
+            s.name: np.full((self.ring, self.cols), self.inf, self._dtype) for s in self.specs
+        }
+        self.searched = 0  # breakpoints are known for rows 1..searched
         self.bp_count = {s.name: np.zeros(self.cols, dtype=np.int64) for s in self.specs}
         self.dense = {s.name: np.zeros(self.cols, dtype=bool) for s in self.specs}
-        self.bp_found: dict[str, list[tuple[np.ndarray, int]]] = {s.name: [] for s in self.specs}
+        self.bp_found: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
+            s.name: [] for s in self.specs
+        }
         self.candidates = {}
         self.first_column = {}  # per split: the least column where both parts can be feasible
+        self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
+        self.far = {}  # per split: the block's candidates' minimum, one row per block row
+        self.dense_columns = {}  # per split: the columns it searches in full in this block
         for spec in self.specs:
             for option in spec.options:
                 if isinstance(option, Split):
@@ -221,37 +288,69 @@ class BreakpointTables:
         right = self.by_name[option.right].min_units + option.shift
         return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
-    def _row(self, name: str, k: int) -> np.ndarray:
-        """Row ``k`` of table ``name``, while row ``steps + 1`` is filled. Rows 0..2 and the
-        last three are kept as contiguous rows (the column-major table is slow to read
-        along a row); the ring's oldest row may already hold the new one, so only rows from
-        ``steps - 1`` on are read from it. Other rows, which only a split from ``y >= 3``
-        reads at its ends, come from the table itself."""
-        if k <= 2:
-            return self.early[name][k]
-        if k >= self.steps - 1:
-            return self.recent[name][k % 3]
-        return self.tab[name][:, k]
+    def _block_rows(self) -> int:
+        """Rows of the next block: ``self.block``, fewer when the candidates are so many
+        that their values for a whole block would take more than ~16 MB."""
+        count = max([1] + [c.size for pair in self.candidates.values() for c in pair])
+        return min(self.block, max(4, 2**22 // count))
 
-    def _fill_row(self, t: int) -> None:
+    def _begin_block(self, t0: int, t1: int) -> None:
+        """Evaluate every split's active candidates for rows ``t0..t1-1`` at once."""
+        for (name, option), (by_left, by_right) in self.candidates.items():
+            key = (name, option)
+            if not self._windowed(option, t0):
+                continue
+            if key not in self.left_plus_y:  # rows up to y_min + block + lo are filled
+                y = np.arange(option.y_min, option.y_min + self.block, dtype=self._dtype)
+                first = self.first_column[key]
+                left = self.early[option.left][y + option.lo, first:]
+                self.left_plus_y[key] = left + y[:, None]
+            far = np.full((t1 - t0, self.cols), self.inf, dtype=self._dtype)
+            by_left.activate(t0)
+            by_right.activate(t0)
+            by_left.offer(far, self.flat[option.right], t0)
+            by_right.offer(far, self.flat[option.left], t0)
+            self.far[key] = far
+            # a column stays dense once it is (its breakpoints stop being candidates), so
+            # the split is searched in full wherever either part has a dense column: here
+            # over the columns from the least to the last dense one (mostly a run of small
+            # budgets: slices read faster than gathered columns)
+            s, first = option.shift, self.first_column[key]
+            left, right = self.dense[option.left], self.dense[option.right]
+            dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
+            self.dense_columns[key] = (dense[0], dense[-1] + 1) if len(dense) else None
+
+    def _windowed(self, option: Split, t0: int) -> bool:
+        """Whether a block from row ``t0`` reads the split from its candidates and windows
+        (the window of small ``y`` reads rows up to ``y_min + block - 1 + lo < t0``)."""
+        return t0 >= option.y_min + self.block
+
+    def _row(self, name: str, k: int) -> np.ndarray:
+        """Row ``k`` (one of the last ``ring``) of table ``name``."""
+        return self.recent[name][k % self.ring]
+
+    def _rows(self, name: str, high: int, low: int) -> np.ndarray:
+        """Rows ``high, high - 1, ..., low`` of table ``name`` (one of the last ``ring``)."""
+        return self.recent[name].take(np.arange(high, low - 1, -1) % self.ring, axis=0)
+
+    def _fill_row(self, t: int, t0: int) -> None:
         for spec in self.specs:
-            row = np.full(self.cols, self.inf, dtype=np.int64)
+            row = self.row
+            row.fill(self.inf)
             start = self.off + spec.min_units
             if t <= 1:
                 row[start:] = t  # nothing to reverse, or forward once and reverse from the core
             else:
                 for option in spec.options:
-                    self._lower_by_option(row, spec, option, t)
+                    self._lower_by_option(row, spec, option, t, t0)
                 row[:start] = self.inf
                 np.minimum(row, self.inf, out=row)
             self.tab[spec.name][:, t] = row
-            self.recent[spec.name][t % 3] = row
-            if t <= 2:
+            self.recent[spec.name][t % self.ring] = row
+            if t < len(self.early[spec.name]):
                 self.early[spec.name][t] = row
-        if t >= 2:
-            self._find_breakpoints(t - 1)
 
-    def _lower_by_option(self, row: np.ndarray, spec: TableSpec, option, t: int) -> None:
+    def _lower_by_option(self, row: np.ndarray, spec: TableSpec, option, t: int, t0: int) -> None:
         if isinstance(option, Run):
             np.minimum(row, self._row(option.table, t - 1) + np.int64(t), out=row)
         elif isinstance(option, Same):
@@ -261,74 +360,94 @@ class BreakpointTables:
             shifted = self._row(option.table, t - 1)[: self.cols - s] + np.int64(1)
             np.minimum(row[s:], shifted, out=row[s:])
         elif option.y_min <= t - 1:
-            self._lower_by_split(row, spec, option, t)
+            self._lower_by_split(row, spec, option, t, t0)
 
-    def _lower_by_split(self, row: np.ndarray, spec: TableSpec, option: Split, t: int) -> None:
+    def _lower_by_split(
+        self, row: np.ndarray, spec: TableSpec, option: Split, t: int, t0: int
+    ) -> None:
         s, lo, y_min = option.shift, option.lo, option.y_min
-        first = self.first_column[(spec.name, option)]
+        key = (spec.name, option)
+        first = self.first_column[key]
         if first >= self.cols:
             return
-        # sums of two entries below 2 * inf + t fit the table's type
-        found = np.full(self.cols, self.inf, dtype=self._dtype)
-        for y in {y_min, t - 1}:  # the two ends of the range
-            value = (
-                self._row(option.left, y + lo)[first:]
-                + self._row(option.right, t - y)[first - s : self.cols - s]
-            )
-            value += y
-            np.minimum(found[first:], value, out=found[first:])
-        by_left, by_right = self.candidates[(spec.name, option)]
-        by_left.activate(t)
-        by_right.activate(t)
-        by_left.offer(found, self.flat[option.right], t)
-        by_right.offer(found, self.flat[option.left], t)
-        # a column stays dense once it is (its breakpoints stop being candidates), so the
-        # split is searched in full wherever either part has a dense column
-        left, right = self.dense[option.left], self.dense[option.right]
-        dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
-        if len(dense):  # the whole range, as the reference does: a (column, y) block
-            block = self.tab[option.left][dense, y_min + lo : t + lo]
-            block += np.arange(y_min, t, dtype=block.dtype)
-            block += self.tab[option.right][dense - s, t - y_min : 0 : -1]
-            found[dense] = np.minimum(found[dense], block.min(axis=1))
-        np.minimum(row, found, out=row)
+        if not self._windowed(option, t0):  # the first rows: every split point
+            np.minimum(row[first:], self._search(option, first, self.cols, t), out=row[first:])
+            return
+        found = self.far[key][t - t0, first:]  # read at this row only: lowered in place
+        # small y: right-part breakpoints not known yet, right candidates not due yet
+        small = min(t - t0 + y_min, t - 1) - y_min + 1
+        block = (
+            self.left_plus_y[key][:small]
+            + self._rows(option.right, t - y_min, t - y_min - small + 1)[
+                :, first - s : self.cols - s
+            ]
+        )
+        np.minimum(found, block.min(axis=0), out=found)
+        # large y: left-part breakpoints not known yet, left candidates not due yet
+        a = max(t0 - 1, y_min)
+        block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
+        block += self.early[option.right][1 : t - a + 1, first - s : self.cols - s]
+        block += np.arange(t - 1, a - 1, -1, dtype=block.dtype)[:, None]
+        np.minimum(found, block.min(axis=0), out=found)
+        if self.dense_columns[key] is not None:  # the whole range, as the reference does
+            low, high = self.dense_columns[key]
+            dense = found[low - first : high - first]
+            np.minimum(dense, self._search(option, low, high, t), out=dense)
+        np.minimum(row[first:], found, out=row[first:])
 
-    def _find_breakpoints(self, r: int) -> None:
-        """Record the breakpoints at row ``r`` (rows r-1..r+1 are filled) and the candidates
-        they give every split."""
+    def _search(self, option: Split, low: int, high: int, t: int) -> np.ndarray:
+        """The split's minimum over every ``y`` in ``[y_min, t-1]``, for columns
+        ``low..high - 1``."""
+        s, lo, y_min = option.shift, option.lo, option.y_min
+        block = np.add(
+            self.tab[option.left][low:high, y_min + lo : t + lo],
+            self.tab[option.right][low - s : high - s, t - y_min : 0 : -1],
+        )
+        block += np.arange(y_min, t, dtype=block.dtype)
+        return block.min(axis=1)
+
+    def _find_breakpoints(self, low: int, high: int) -> None:
+        """Record the breakpoints at rows ``low..high`` (rows up to ``high + 1`` are filled)
+        and the candidates they give every split."""
+        if high < low:
+            return
         fresh = {}
         for spec in self.specs:
-            below, at, above = (self._row(spec.name, k).astype(np.int64) for k in (r - 1, r, r + 1))
+            rows = self._rows(spec.name, high + 1, low - 1).astype(np.int64)  # last row first
+            above, at, below = rows[:-2], rows[1:-1], rows[2:]
             finite = (below < self.inf) & (at < self.inf) & (above < self.inf)
             infinite = (below >= self.inf) & (at >= self.inf) & (above >= self.inf)
             concave = finite & (above - 2 * at + below <= 0)
-            cols = np.flatnonzero(~(concave | infinite))
-            self.bp_found[spec.name].append((cols, r))
+            offsets, cols = np.nonzero((~(concave | infinite))[::-1])
+            self.bp_found[spec.name].append((cols, low + offsets))
             count = self.bp_count[spec.name]
-            count[cols] += 1
-            limit = max(DENSE_MINIMUM, (r + 1) // DENSE_FRACTION)
+            count += np.bincount(cols, minlength=self.cols)
+            limit = max(DENSE_MINIMUM, (high + 1) // DENSE_FRACTION)
             self.dense[spec.name] |= count > limit
-            fresh[spec.name] = cols[~self.dense[spec.name][cols]]
+            keep = ~self.dense[spec.name][cols]
+            fresh[spec.name] = (cols[keep], low + offsets[keep])
+        self.searched = high
         for (name, option), (by_left, by_right) in self.candidates.items():
-            self._add_candidates(self.by_name[name], option, by_left, by_right, fresh, r)
+            self._add_candidates(self.by_name[name], option, by_left, by_right, fresh)
 
-    def _add_candidates(self, spec, option: Split, by_left, by_right, fresh, r: int) -> None:
+    def _add_candidates(self, spec, option: Split, by_left, by_right, fresh) -> None:
         s, lo, y_min = option.shift, option.lo, option.y_min
         first = self.first_column[(spec.name, option)]
         cap, L, R = self.capacity, option.left, option.right
         # breakpoint r of column M of the left part: split point y = r - lo, for rows t > y + 1
+        cols, r = fresh[L]
         y = r - lo
-        cols = fresh[L]
-        cols = cols[cols >= first]
-        if y > y_min and len(cols):
-            const = self.tab[L][cols, r].astype(np.int64) + y
-            by_left.add(y + 2, (cols - s) * cap - y, const, cols)
+        keep = (cols >= first) & (y > y_min)
+        cols, r, y = cols[keep], r[keep], y[keep]
+        const = self.tab[L][cols, r].astype(np.int64) + y
+        by_left.add(y + 2, (cols - s) * cap - y, const, cols)
         # breakpoint r of column M' of the right part: split point y = t - r, for rows t > r + y_min
-        cols = fresh[R] + s
-        cols = cols[(cols >= first) & (cols < self.cols)]
-        if r >= 2 and len(cols):
-            const = self.tab[R][cols - s, r].astype(np.int64) - r
-            by_right.add(r + y_min + 1, cols * cap - r + lo, const, cols)
+        cols, r = fresh[R]
+        cols = cols + s
+        keep = (cols >= first) & (cols < self.cols) & (r >= 2)
+        cols, r = cols[keep], r[keep]
+        const = self.tab[R][cols - s, r].astype(np.int64) - r
+        by_right.add(r + y_min + 1, cols * cap - r + lo, const, cols)
 
     # -- reading a policy back ------------------------------------------------------------------
 
@@ -337,7 +456,7 @@ class BreakpointTables:
         self.bp_rows = {}
         for name, found in self.bp_found.items():
             cols = np.concatenate([c for c, _ in found] or [np.empty(0, np.intp)])
-            rows = np.concatenate([np.full(len(c), r) for c, r in found] or [np.empty(0, int)])
+            rows = np.concatenate([r for _, r in found] or [np.empty(0, np.intp)])
             order = np.lexsort((rows, cols))
             starts = np.searchsorted(cols[order], np.arange(self.cols + 1))
             self.bp_rows[name] = (rows[order], starts)

@@ -199,9 +199,9 @@ def test_a_column_stays_dense_once_it_is(monkeypatch):
     seen = []
     find_breakpoints = BreakpointTables._find_breakpoints
 
-    def recording(self, r):
-        find_breakpoints(self, r)
-        seen.append((r, self.dense["C"].copy(), self.bp_count["C"].copy()))
+    def recording(self, low, high):
+        find_breakpoints(self, low, high)
+        seen.append((high, self.dense["C"].copy(), self.bp_count["C"].copy()))
 
     monkeypatch.setattr(BreakpointTables, "_find_breakpoints", recording)
     BreakpointTables((paper_spec("msm", units_for(4.5)),)).ensure(200, 40)
@@ -267,10 +267,14 @@ UNUSUAL_TABLE_SETS = {
 # 4: columns turn dense within the 150 rows, so the full-search path is taken too
 @pytest.mark.parametrize("dense_minimum", [4, dp_breakpoints.DENSE_MINIMUM, 10**9])
 @pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
+@pytest.mark.parametrize("block", [1, 5, dp_breakpoints.BLOCK])
 def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_build(
-    monkeypatch, name, dense_minimum
+    monkeypatch, name, dense_minimum, block
 ):
+    """Blocks of 1 and 5 rows move every block boundary, where candidates fall due and the
+    windows searched in full start."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", dense_minimum)
+    monkeypatch.setattr(dp_breakpoints, "BLOCK", block)
     assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
 
 
@@ -405,7 +409,7 @@ def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
     batch due later (kept unsorted while small), and one not yet due, which must not count.
     A single candidate counts like any other."""
     rng = np.random.default_rng(sum(sizes))
-    table = rng.integers(0, 1000, size=300)
+    table = rng.integers(0, 1000, size=310)  # bases up to 290, rows up to t + 2
     columns, t = 12, 9
     candidates = dp_breakpoints._Candidates(with_t, np.int64)
     batches = []
@@ -416,15 +420,34 @@ def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
             rng.integers(0, columns, size),
         )
         candidates.add(first_row, *batch)
-        candidates.activate(min(first_row, t))  # as the engine does, row by row up to t
+        candidates.activate(min(first_row, t))  # as the engine does, block by block up to t
         batches.append(batch)
-    into = np.full(columns, 10**6, dtype=np.int64)
+    into = np.full((3, columns), 10**6, dtype=np.int64)  # a block of rows t, t + 1, t + 2
     candidates.offer(into, table, t)
-    expected = np.full(columns, 10**6)
+    expected = np.full((3, columns), 10**6)
     for base, const, dst in batches[:2]:
         for b, c, d in zip(base, const, dst, strict=True):
-            expected[d] = min(expected[d], table[b + t] + c + (t if with_t else 0))
+            for k in range(3):
+                value = table[b + t + k] + c + (t + k if with_t else 0)
+                expected[k, d] = min(expected[k, d], value)
     assert np.array_equal(into, expected)
+
+
+def test_candidates_with_their_own_first_rows_take_part_when_each_is_due():
+    """The engine adds a block's candidates in one batch, each with its own first row; the
+    two due last would be each column's least value if they counted too early."""
+    table = np.arange(100) * 10
+    candidates = dp_breakpoints._Candidates(False, np.int64)
+    first_rows, columns = np.array([5, 7, 6, 7]), np.array([0, 0, 1, 1])
+    candidates.add(first_rows, np.array([0, 1, 2, 3]), np.array([4, -20, 2, -20]), columns)
+    seen = []
+    for t in (5, 6, 7):
+        candidates.activate(t)
+        into = np.full((1, 2), 10**6, dtype=np.int64)
+        candidates.offer(into, table, t)
+        seen.append(into[0].tolist())
+    # at row t a candidate is worth 10 * (base + t) + const
+    assert seen == [[54, 10**6], [64, 82], [60, 80]]
 
 
 @pytest.mark.parametrize("steps", [10, 5000, 70_000])
