@@ -75,6 +75,7 @@ DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, a
 DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
 BLOCK = 32  # rows whose candidates are evaluated together, at most
+BLOCK_VALUES = 2**22  # ... fewer when the candidates' values for a block would exceed this
 
 
 class _Candidates:
@@ -289,10 +290,11 @@ class BreakpointTables:
         return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
     def _block_rows(self) -> int:
-        """Rows of the next block: ``self.block``, fewer when the candidates are so many
-        that their values for a whole block would take more than ~16 MB."""
+        """Rows of the next block: ``self.block``, fewer (at least 4) when the candidates
+        are so many that their values for a whole block would exceed ``BLOCK_VALUES``
+        (~16 MB)."""
         count = max([1] + [c.size for pair in self.candidates.values() for c in pair])
-        return min(self.block, max(4, 2**22 // count))
+        return min(self.block, max(4, BLOCK_VALUES // count))
 
     def _begin_block(self, t0: int, t1: int) -> None:
         """Evaluate every split's active candidates for rows ``t0..t1-1`` at once."""
@@ -374,8 +376,10 @@ class BreakpointTables:
             np.minimum(row[first:], self._search(option, first, self.cols, t), out=row[first:])
             return
         found = self.far[key][t - t0, first:]  # read at this row only: lowered in place
-        # small y: right-part breakpoints not known yet, right candidates not due yet
-        small = min(t - t0 + y_min, t - 1) - y_min + 1
+        # both windows lie inside [y_min, t - 1]: a windowed block has t0 >= y_min + block
+        # small y, y_min..t - t0 + y_min: right-part breakpoints not known yet, right
+        # candidates not due yet
+        small = t - t0 + 1
         block = (
             self.left_plus_y[key][:small]
             + self._rows(option.right, t - y_min, t - y_min - small + 1)[
@@ -383,8 +387,9 @@ class BreakpointTables:
             ]
         )
         np.minimum(found, block.min(axis=0), out=found)
-        # large y: left-part breakpoints not known yet, left candidates not due yet
-        a = max(t0 - 1, y_min)
+        # large y, t0 - 1..t - 1: left-part breakpoints not known yet, left candidates not
+        # due yet
+        a = t0 - 1
         block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
         block += self.early[option.right][1 : t - a + 1, first - s : self.cols - s]
         block += np.arange(t - 1, a - 1, -1, dtype=block.dtype)[:, None]

@@ -191,6 +191,25 @@ def test_without_dense_columns_the_candidates_alone_give_every_entry(
     assert not any(dense.any() for dense in fast.dense.values())
 
 
+def test_blocks_shrink_when_the_candidates_are_many(monkeypatch):
+    """With room for few candidate values, blocks fall from 32 rows to as few as 4, through
+    sizes between; every entry stays equal to the full search's."""
+    monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 4000)
+    sizes = []
+    begin_block = BreakpointTables._begin_block
+
+    def recording(self, t0, t1):
+        sizes.append(t1 - t0)
+        begin_block(self, t0, t1)
+
+    monkeypatch.setattr(BreakpointTables, "_begin_block", recording)
+    specs = specs_of("optimal", "msm", True, units_for(2.5))
+    assert_engines_agree(specs, steps=400, width=60)
+    assert all(type(size) is int for size in sizes)
+    assert sizes[0] == dp_breakpoints.BLOCK and min(sizes[:-1]) == 4
+    assert any(4 < size < dp_breakpoints.BLOCK for size in sizes)
+
+
 def test_a_column_stays_dense_once_it_is(monkeypatch):
     """A dense column's breakpoints stop being candidates, so its splits must stay searched
     in full. With a small least limit, columns are called dense early and later fall back
