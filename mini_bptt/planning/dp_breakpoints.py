@@ -247,7 +247,8 @@ class BreakpointTables:
         self.inf = limits.infinity(self._dtype)
         self.capacity, self.width, self.steps = rows, width, -1
         self.cols = self.off + width + 1
-        self.block = BLOCK  # kept: the windows' sizes depend on it
+        # read once per allocation: the windows and left_plus_y are sized by it
+        self.block = BLOCK
         self.row = np.empty(self.cols, dtype=np.int64)  # the row being filled
         # unfilled rows must hold the marker: a block's candidates may read them
         self.tab = {s.name: np.full((self.cols, rows), self.inf, self._dtype) for s in self.specs}
@@ -418,12 +419,12 @@ class BreakpointTables:
             return
         fresh = {}
         for spec in self.specs:
-            rows = self._rows(spec.name, high + 1, low - 1).astype(np.int64)  # last row first
-            above, at, below = rows[:-2], rows[1:-1], rows[2:]
+            rows = self._rows(spec.name, high + 1, low - 1)[::-1].astype(np.int64)
+            below, at, above = rows[:-2], rows[1:-1], rows[2:]
             finite = (below < self.inf) & (at < self.inf) & (above < self.inf)
             infinite = (below >= self.inf) & (at >= self.inf) & (above >= self.inf)
             concave = finite & (above - 2 * at + below <= 0)
-            offsets, cols = np.nonzero((~(concave | infinite))[::-1])
+            offsets, cols = np.nonzero(~(concave | infinite))
             self.bp_found[spec.name].append((cols, low + offsets))
             count = self.bp_count[spec.name]
             count += np.bincount(cols, minlength=self.cols)
