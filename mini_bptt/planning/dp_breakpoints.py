@@ -56,6 +56,40 @@ quadratic one-slot columns) would make the candidate lists as long as the range;
 a split touching such a column is evaluated over its whole range instead, as the
 reference does.
 
+At long sequences a column's breakpoints grow with ``t`` (a slope between two
+integers is written by increments such as 4, 4, 4, 5, each 5 a breakpoint), so
+the candidates of a part's rows ``r >= BLOCK + |lo| + 1`` are kept in *groups*,
+one per coarse block of ``B = BOUND_ROWS`` rows of the part, and a group that
+cannot hold the minimum is skipped (branch and bound). Why that is exact:
+
+* For a complete coarse block of a column, rows ``kB .. kB + B``, let ``c`` be the
+  chord through its two ends and ``d`` the chord's largest height above the
+  column: every entry of the block is ``>= c - d``. Cut ``[y_min, t0 - 1]`` where
+  either part's row crosses a block boundary; on each piece both parts lie in
+  one block, so ``h >= y + c_L + c_R - d_L - d_R``, a linear function whose least
+  value is at an end of the piece. A group's bound is the least over its pieces
+  (unknown if a piece's block is incomplete or not finite: then it is offered).
+* The bound is for row ``t0``. A left candidate ``y`` reads the right part at rows
+  ``t0 - y .. t - y``, a right candidate ``r`` the left part at rows
+  ``t0 - r + lo .. t - r + lo`` (and its ``y = t - r`` grows by one per row); all
+  are filled before the block. When no entry of those tables is below the entry
+  one row before (checked on every row filled; otherwise no group is skipped),
+  a candidate's value grows per row by at least the least rise between
+  consecutive rows there (and 1 for ``y``), so ``bound + i * growth`` bounds it at
+  row ``t0 + i``.
+* Each group is skipped only if on every row of the block that bound is no less
+  than the least value offered so far (``far``, itself a legal split's value or
+  more). If the minimum were only in skipped groups it would equal ``far`` on
+  that row: the result is unchanged. Every value is a whole number times ``B``.
+
+Per block of rows, the group with the least bound of each column is offered
+first, so the least value offered so far is close to the minimum. A split's
+groups are bounded only once they hold ``BOUND_MINIMUM`` candidates per column
+(the chords are found then); before, all are offered, as in the first rows.
+The groups near the minimum hold most candidates (there both parts rise at
+nearly the same slope, in small steps), so at T = 4 * 10^4 about a third of the
+candidate values are still evaluated.
+
 Cost: ``O(T * W * (K + BLOCK))`` for ``K`` breakpoints per column (tens at
 T = 10^4), against ``O(T^2 * W)`` for the reference. Tables are stored
 column-major, so a candidate reads a block's rows from one contiguous run of its
@@ -76,6 +110,9 @@ DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
 BLOCK = 32  # rows whose candidates are evaluated together, at most
 BLOCK_VALUES = 2**22  # ... fewer when the candidates' values for a block would exceed this
+BOUND_ROWS = 1024  # rows of a coarse block, whose chord bounds the candidates in it
+BOUND_MINIMUM = 64  # a split's groups are bounded once they hold this many per column
+NO_BOUND = -(2**62)  # the bound of a group that cannot be bounded: it is always offered
 
 
 class _Candidates:
@@ -166,6 +203,83 @@ def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _lower_columns(into: np.ndarray, columns: np.ndarray, lowest: np.ndarray) -> None:
     """``into[:, columns]`` lowered to ``lowest`` (both one row per table row)."""
     into[:, columns] = np.minimum(into[:, columns], lowest)
+
+
+class _Groups:
+    """The candidates of one side of a split, grouped by the coarse block of rows of the part
+    they come from (``k * B <= row < k * B + B``), so that a group whose lower bound cannot
+    beat the split's value is skipped.
+
+    A block is *staged* (offered whole, block by block) until every candidate of it is
+    found and due; then it is *finished*: sorted by result column, with the start of each
+    column's run in ``offsets[k]``.
+    """
+
+    def __init__(self, with_t: bool, dtype, columns: int) -> None:
+        self.with_t, self.dtype, self.columns = with_t, dtype, columns
+        self.staged: dict[int, _Candidates] = {}
+        self.finished = 0  # blocks 0 .. finished - 1 are sorted into the arrays below
+        self.base = np.empty(0, dtype=np.int64)
+        self.const = np.empty(0, dtype=dtype)
+        self.dst = np.empty(0, dtype=np.intp)
+        self.offsets = np.zeros((0, columns + 1), dtype=np.int64)
+
+    def add(self, block: np.ndarray, first_row: np.ndarray, base, const, dst) -> None:
+        """Candidates of coarse blocks ``block`` that take part from ``first_row`` on."""
+        for k in np.unique(block):
+            if k < self.finished:
+                raise AssertionError(f"a candidate of coarse block {k}, already finished")
+            here = block == k
+            store = self.staged.setdefault(int(k), _Candidates(self.with_t, self.dtype))
+            store.add(first_row[here], base[here], const[here], dst[here])
+
+    def finish(self, blocks: int, t: int) -> None:
+        """Sort blocks up to ``blocks - 1`` in: each has all its candidates, due by row ``t``."""
+        if blocks <= self.finished:
+            return
+        parts, offsets, start = [(self.base, self.const, self.dst)], [self.offsets], len(self.dst)
+        for k in range(self.finished, blocks):
+            store = self.staged.pop(k, None) or _Candidates(self.with_t, self.dtype)
+            store.activate(t)
+            if store.pending:
+                raise AssertionError(f"coarse block {k} finished with candidates not due")
+            n = store.size
+            order = np.argsort(store.dst[:n], kind="stable")
+            dst = store.dst[:n][order]
+            parts.append((store.base[:n][order], store.const[:n][order], dst))
+            offsets.append(start + np.searchsorted(dst, np.arange(self.columns + 1))[None, :])
+            start += n
+        self.base, self.const, self.dst = (np.concatenate(p) for p in zip(*parts, strict=True))
+        self.offsets = np.concatenate(offsets)
+        self.finished = blocks
+
+    def offer_staged(self, into: np.ndarray, flat: np.ndarray, t0: int) -> None:
+        """Lower ``into`` (rows ``t0 ..``) by every staged candidate that is due."""
+        for store in self.staged.values():
+            store.activate(t0)
+            store.offer(into, flat, t0)
+
+    def offer(self, into: np.ndarray, flat: np.ndarray, t0: int, keep: np.ndarray) -> None:
+        """Lower ``into`` (rows ``t0 ..``) by the candidates of the finished groups
+        ``keep[k, column]``."""
+        # column-major order: the chosen runs come out sorted by result column
+        columns, blocks = np.nonzero(keep.T)
+        starts = self.offsets[blocks, columns]
+        lengths = self.offsets[blocks, columns + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return
+        index = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        rows = np.arange(t0, t0 + len(into), dtype=self.const.dtype)
+        with_t = rows[:, None] if self.with_t else 0
+        chunk = max(1, BLOCK_VALUES // len(into))
+        for low in range(0, total, chunk):
+            part = index[low : low + chunk]
+            values = flat.take(rows[:, None] + self.base[part][None, :])
+            values += self.const[part]
+            run_starts, run_columns = _segments(self.dst[part])
+            lowest = np.minimum.reduceat(values, run_starts, axis=1)
+            _lower_columns(into, run_columns, lowest + with_t)
 
 
 class BreakpointTables:
@@ -271,6 +385,27 @@ class BreakpointTables:
             s.name: [] for s in self.specs
         }
         self.candidates = {}
+        self.groups = {}  # per split: the candidates of coarse blocks, (left, right) _Groups
+        self.bound_rows = BOUND_ROWS  # read once per allocation, like the block size
+        blocks = rows // self.bound_rows + 2
+        # per table and coarse block k (rows kB .. kB + B), for each column: the entry at
+        # row kB, its rise to row kB + B, B times the chord's largest height above the
+        # column, and whether the block is finite throughout
+        self.chords = {
+            s.name: (
+                np.zeros((blocks, self.cols), dtype=np.int64),
+                np.zeros((blocks, self.cols), dtype=np.int64),
+                np.zeros((blocks, self.cols), dtype=np.int64),
+                np.zeros((blocks, self.cols), dtype=bool),
+            )
+            for s in self.specs
+        }
+        # ... and the least rise from one row to the next within the block
+        self.least_rise = {
+            s.name: np.zeros((blocks, self.cols), dtype=np.int64) for s in self.specs
+        }
+        self.chord_blocks = 0  # coarse blocks whose chords are known (found once needed)
+        self.monotone = {s.name: True for s in self.specs}  # no entry below the one before
         self.first_column = {}  # per split: the least column where both parts can be feasible
         self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
         self.far = {}  # per split: the block's candidates' minimum, one row per block row
@@ -283,7 +418,141 @@ class BreakpointTables:
                         _Candidates(False, self._dtype),
                         _Candidates(True, self._dtype),
                     )
+                    self.groups[key] = (
+                        _Groups(False, self._dtype, self.cols),
+                        _Groups(True, self._dtype, self.cols),
+                    )
                     self.first_column[key] = self._first_column(spec, option)
+
+    def _least_grouped_row(self, option: Split) -> int:
+        """The least row of a part whose candidates are kept by group: through a whole block
+        of rows they read only rows filled before it (``y`` and ``r`` above the block size)."""
+        return self.block + abs(option.lo) + 1
+
+    def _add_chords(self, k: int) -> None:
+        """Chords of coarse block ``k`` (rows ``kB .. kB + B``, all filled) of every table."""
+        B = self.bound_rows
+        steps = np.arange(B + 1, dtype=np.int64)
+        for name, (start, rise, dip, finite) in self.chords.items():
+            part = self.tab[name][:, k * B : k * B + B + 1]
+            ok = (part < self.inf).all(axis=1)
+            part = np.where(ok[:, None], part, 0).astype(np.int64)
+            start[k] = part[:, 0]
+            rise[k] = part[:, -1] - part[:, 0]
+            # B (chord - entry), whole numbers: the chord's largest height above the column
+            dip[k] = (B * part[:, :1] + rise[k][:, None] * steps - B * part).max(axis=1)
+            finite[k] = ok
+            self.least_rise[name][k] = np.diff(part, axis=1).min(axis=1)
+
+    def _group_bounds(self, option: Split, t0: int, rows: int, first: int):
+        """For the coarse blocks of the split's left part and of its right part: B times a
+        lower bound of the split's value at row ``t0`` over the split points of each block,
+        and B times the least that value grows by from one row to the next, for rows
+        ``t0 .. t0 + rows - 1``. Arrays of one row per block and one column per result
+        column from ``first``; the bound is NO_BOUND where unknown."""
+        B, s, lo, y_min = self.bound_rows, option.shift, option.lo, option.y_min
+        low, high = y_min, t0 - 1
+        # cut [low, high] where either part's row crosses a block boundary: on each piece
+        # [p, q] both parts lie in one (closed) block, above their chords minus the dips
+        left_cuts = np.arange(B, high + lo + 1, B) - lo
+        right_cuts = t0 - np.arange(B, t0 - low + 1, B)
+        cuts = np.unique(np.concatenate(([low, high], left_cuts, right_cuts)))
+        p, q = cuts[:-1], cuts[1:]
+        k_left, k_right = (p + lo) // B, (t0 - q) // B
+        known = (k_left < self.chord_blocks) & (k_right < self.chord_blocks)
+        k_left, k_right = np.where(known, k_left, 0), np.where(known, k_right, 0)
+        l_start, l_rise, l_dip, l_ok = (a[k_left, first:] for a in self.chords[option.left])
+        r_start, r_rise, r_dip, r_ok = (
+            a[k_right, first - s : self.cols - s] for a in self.chords[option.right]
+        )
+
+        def chords_at(y: np.ndarray) -> np.ndarray:  # B (y + both chords), y one per piece
+            left = B * l_start + l_rise * (y + lo - B * k_left)[:, None]
+            right = B * r_start + r_rise * (t0 - y - B * k_right)[:, None]
+            return left + right + (B * y)[:, None]
+
+        # y + both chords is linear on a piece: its least value is at an end
+        bound = np.minimum(chords_at(p), chords_at(q)) - l_dip - r_dip
+        bound[~(l_ok & r_ok & known[:, None])] = NO_BOUND
+        by_block = []
+        for blocks in (k_left, k_right):
+            by = np.full((len(self.chords[option.left][0]), bound.shape[1]), NO_BOUND)
+            starts, runs = _segments(blocks)  # blocks run monotonically along y
+            by[runs] = np.minimum.reduceat(bound, starts, axis=0)
+            by_block.append(by)
+        # from row t0 to t, a left candidate y reads the right part at rows t0 - y .. t - y,
+        # a right candidate r the left part at rows t0 - r + lo .. t - r + lo (and y grows
+        # by one): all filled before the block, and no entry is below the one before
+        k = np.arange(len(by_block[0]))
+        low, high = t0 - B * k - B + 1 + lo, t0 + rows - 2 - B * k + lo
+        left_growth = self._least_rise(option.right, low, high, first - s, self.cols - s)
+        right_growth = 1 + self._least_rise(option.left, low, high, first, self.cols)
+        return (by_block[0], B * left_growth), (by_block[1], B * right_growth)
+
+    def _least_rise(self, name: str, low, high, first: int, end: int) -> np.ndarray:
+        """Per block of rows ``low[k] .. high[k]`` of table ``name``: the least rise from one
+        row to the next in columns ``first .. end - 1`` (0 where a coarse block is not known:
+        rows of a table with no entry below the one before never fall)."""
+        B, least = self.bound_rows, self.least_rise[name]
+        low, high = np.maximum(low, 0), np.maximum(high, 0)
+        out = np.full((len(low), end - first), np.iinfo(np.int64).max)
+        for step in range(int((high - low).max()) // B + 2):
+            j = low // B + step
+            rise = least[np.minimum(j, len(least) - 1), first:end]  # 0 until a block is known
+            np.minimum(out, np.where((j <= high // B)[:, None], rise, out), out=out)
+        return out
+
+    def _offer_groups(self, key, option: Split, far: np.ndarray, t0: int) -> None:
+        """Lower ``far`` by the grouped candidates: first, per column and side, the group
+        with the least bound (and every group without one); then only the groups whose
+        bound is below the split's value found so far, on every row of the block."""
+        by_left, by_right = self.groups[key]
+        B, lo, y_min = self.bound_rows, option.lo, option.y_min
+        # finished: every row of the block searched, every candidate due (left: y + 2 <= t0,
+        # right: r + y_min + 1 <= t0)
+        found = (self.searched + 1) // B
+        by_left.finish(min(found, (t0 - 1 + lo) // B), t0)
+        by_right.finish(min(found, (t0 - y_min) // B), t0)
+        by_left.offer_staged(far, self.flat[option.right], t0)
+        by_right.offer_staged(far, self.flat[option.left], t0)
+        sides = ((by_left, option.right), (by_right, option.left))  # groups, table they read
+        if not (by_left.finished or by_right.finished):
+            return
+        first = self.first_column[key]
+        held = len(by_left.dst) + len(by_right.dst)
+        # bounding costs about as much per column as offering a few dozen candidates (and
+        # the chords are found only once needed): few candidates are offered all
+        if held < 2 * BOUND_MINIMUM * (self.cols - first) or not (
+            self.monotone[option.left] and self.monotone[option.right]
+        ):
+            for groups, part in sides:
+                groups.offer(far, self.flat[part], t0, np.ones((groups.finished, self.cols), bool))
+            return
+        while (self.chord_blocks + 1) * B <= self.steps:  # every complete coarse block
+            self._add_chords(self.chord_blocks)
+            self.chord_blocks += 1
+        bounds = self._group_bounds(option, t0, len(far), first)
+        later = []
+        for (groups, part), (bound, growth) in zip(sides, bounds, strict=True):
+            if groups.finished == 0:
+                continue
+            bound, growth = bound[: groups.finished], growth[: groups.finished]
+            now = np.zeros((groups.finished, self.cols), dtype=bool)
+            now[:, first:] = bound == NO_BOUND
+            now[np.argmin(bound, axis=0), np.arange(first, self.cols)] = True
+            groups.offer(far, self.flat[part], t0, now)
+            later.append((groups, part, bound, growth, now))
+        # a group is skipped when on every row of the block its bound there is no less than
+        # the split's value found so far (which the final value can only be below)
+        upper = far[:, first:]
+        bounded = upper < self.inf
+        scaled = np.where(bounded, upper, 0).astype(np.int64) * B
+        steps = np.arange(len(far), dtype=np.int64)[:, None, None]
+        for groups, part, bound, growth, now in later:
+            beaten = (bound + steps * growth >= scaled[:, None, :]) & bounded[:, None, :]
+            keep = np.zeros_like(now)
+            keep[:, first:] = ~beaten.all(axis=0)
+            groups.offer(far, self.flat[part], t0, keep & ~now)
 
     def _first_column(self, spec: TableSpec, option: Split) -> int:
         """The least column where both parts of a split can be feasible."""
@@ -291,10 +560,13 @@ class BreakpointTables:
         return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
     def _block_rows(self) -> int:
-        """Rows of the next block: ``self.block``, fewer (at least 4) when the candidates
-        are so many that their values for a whole block would exceed ``BLOCK_VALUES``
-        (~16 MB)."""
-        count = max([1] + [c.size for pair in self.candidates.values() for c in pair])
+        """Rows of the next block: ``self.block``, fewer (at least 4) when a store of
+        candidates offered whole (ungrouped, or a group's staged block) is so large that
+        its values for a whole block would exceed ``BLOCK_VALUES`` (~16 MB; the finished
+        groups are offered in pieces of that size)."""
+        stores = [c for pair in self.candidates.values() for c in pair]
+        stores += [c for pair in self.groups.values() for g in pair for c in g.staged.values()]
+        count = max([1] + [c.size for c in stores])
         return min(self.block, max(4, BLOCK_VALUES // count))
 
     def _begin_block(self, t0: int, t1: int) -> None:
@@ -313,6 +585,7 @@ class BreakpointTables:
             by_right.activate(t0)
             by_left.offer(far, self.flat[option.right], t0)
             by_right.offer(far, self.flat[option.left], t0)
+            self._offer_groups(key, option, far, t0)
             self.far[key] = far
             # a column stays dense once it is (its breakpoints stop being candidates), so
             # the split is searched in full wherever either part has a dense column: here
@@ -348,6 +621,8 @@ class BreakpointTables:
                     self._lower_by_option(row, spec, option, t, t0)
                 row[:start] = self.inf
                 np.minimum(row, self.inf, out=row)
+            if t >= 1 and self.monotone[spec.name]:
+                self.monotone[spec.name] = bool((row >= self._row(spec.name, t - 1)).all())
             self.tab[spec.name][:, t] = row
             self.recent[spec.name][t % self.ring] = row
             if t < len(self.early[spec.name]):
@@ -433,27 +708,42 @@ class BreakpointTables:
             keep = ~self.dense[spec.name][cols]
             fresh[spec.name] = (cols[keep], low + offsets[keep])
         self.searched = high
-        for (name, option), (by_left, by_right) in self.candidates.items():
-            self._add_candidates(self.by_name[name], option, by_left, by_right, fresh)
+        for name, option in self.candidates:
+            self._add_candidates(self.by_name[name], option, fresh)
 
-    def _add_candidates(self, spec, option: Split, by_left, by_right, fresh) -> None:
+    def _add_candidates(self, spec, option: Split, fresh) -> None:
+        """Candidates from the breakpoints ``fresh[table] = (columns, rows)``."""
+        key = (spec.name, option)
         s, lo, y_min = option.shift, option.lo, option.y_min
-        first = self.first_column[(spec.name, option)]
+        first = self.first_column[key]
         cap, L, R = self.capacity, option.left, option.right
+        least = self._least_grouped_row(option)
+        (by_left, by_right), (group_left, group_right) = self.candidates[key], self.groups[key]
         # breakpoint r of column M of the left part: split point y = r - lo, for rows t > y + 1
         cols, r = fresh[L]
         y = r - lo
         keep = (cols >= first) & (y > y_min)
         cols, r, y = cols[keep], r[keep], y[keep]
         const = self.tab[L][cols, r].astype(np.int64) + y
-        by_left.add(y + 2, (cols - s) * cap - y, const, cols)
+        self._route(by_left, group_left, r, least, y + 2, (cols - s) * cap - y, const, cols)
         # breakpoint r of column M' of the right part: split point y = t - r, for rows t > r + y_min
         cols, r = fresh[R]
         cols = cols + s
         keep = (cols >= first) & (cols < self.cols) & (r >= 2)
         cols, r = cols[keep], r[keep]
         const = self.tab[R][cols - s, r].astype(np.int64) - r
-        by_right.add(r + y_min + 1, cols * cap - r + lo, const, cols)
+        self._route(
+            by_right, group_right, r, least, r + y_min + 1, cols * cap - r + lo, const, cols
+        )
+
+    def _route(self, store, groups, r, least, first_row, base, const, dst) -> None:
+        """Candidates from rows ``r`` of a part: below row ``least`` to the store offered
+        whole, from it on to ``groups``, by coarse block."""
+        grouped = r >= least
+        store.add(first_row[~grouped], base[~grouped], const[~grouped], dst[~grouped])
+        if grouped.any():
+            block = r[grouped] // self.bound_rows
+            groups.add(block, first_row[grouped], base[grouped], const[grouped], dst[grouped])
 
     # -- reading a policy back ------------------------------------------------------------------
 

@@ -191,10 +191,89 @@ def test_without_dense_columns_the_candidates_alone_give_every_entry(
     assert not any(dense.any() for dense in fast.dense.values())
 
 
+def grouped_values(groups, flat: np.ndarray, t0: int, rows: int):
+    """(block, column, values on rows t0 .. t0 + rows - 1) of every finished group's
+    candidates, evaluated one by one."""
+    out = []
+    for k in range(groups.finished):
+        for column in range(groups.offsets.shape[1] - 1):
+            run = slice(groups.offsets[k, column], groups.offsets[k, column + 1])
+            for base, const in zip(groups.base[run], groups.const[run], strict=True):
+                t = np.arange(t0, t0 + rows)
+                values = flat[base + t].astype(np.int64) + int(const) + (t if groups.with_t else 0)
+                out.append((k, column, values))
+    return out
+
+
+@pytest.mark.parametrize("alpha", [1, 7 / 3, 5])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block(
+    monkeypatch, alpha, model, strategy, output
+):
+    """The lemma the skipping rests on, checked candidate by candidate: on row t0 + i of
+    a block, B times each grouped candidate's value is at least its group's bound plus
+    i times the growth, and its rise since row t0 at least i times the growth. Some
+    candidates meet both with equality, so a bound or a growth too high is seen."""
+    # blocks of 5 rows start on every row of a coarse block of 16 in turn
+    monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 16)
+    monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 0)
+    monkeypatch.setattr(dp_breakpoints, "BLOCK", 5)
+    slack, growth_slack = [], []
+    offer_groups = BreakpointTables._offer_groups
+
+    def checking(self, key, option, far, t0):
+        offer_groups(self, key, option, far, t0)  # finishes the groups due
+        first, B = self.first_column[key], self.bound_rows
+        bounds = self._group_bounds(option, t0, len(far), first)
+        sides = zip(self.groups[key], (option.right, option.left), bounds, strict=True)
+        for groups, part, (bound, growth) in sides:
+            steps = np.arange(len(far))
+            for k, column, values in grouped_values(groups, self.flat[part], t0, len(far)):
+                at, grows = bound[k, column - first], growth[k, column - first]
+                feasible = values < self.inf
+                if feasible.all():  # the growth alone, from the block's first row
+                    rise = B * (values - values[0]) - steps * grows
+                    growth_slack.append(int(rise[1:].min(initial=10**18)))
+                if at != dp_breakpoints.NO_BOUND:
+                    above = B * values - at - steps * grows
+                    slack.append(int(above[feasible].min(initial=10**18)))
+        # the growth against the least rise over every row a split point of the block may
+        # read on the way (left: y + lo in the block, right: r in the block), found by
+        # enumerating them
+        rows = np.arange(t0, t0 + len(far) - 1)
+        tables = (self.tab[option.right], self.tab[option.left])
+        for side, (table, (_, growth)) in enumerate(zip(tables, bounds, strict=True)):
+            for k in range(1, self.groups[key][side].finished if len(rows) else 0):
+                inner = np.arange(k * B, k * B + B)
+                read = rows[:, None] - (inner[None, :] - option.lo if side == 0 else inner[None, :])
+                read = read.ravel() + (option.lo if side == 1 else 0)
+                columns = np.arange(first, self.cols) - (option.shift if side == 0 else 0)
+                rise = table[columns][:, read + 1].astype(np.int64) - table[columns][:, read]
+                finite = (table[columns][:, read + 1] < self.inf).all(axis=1)
+                least = B * (rise.min(axis=1) + side)  # a right split point's y grows too
+                assert (growth[k][finite] <= least[finite]).all(), (k, side)
+                # and it is the least rise of the coarse blocks those rows lie in, exactly
+                blocks = np.unique(read // B)
+                known = np.where(blocks[:, None] < self.chord_blocks, 1, 0)
+                name = option.right if side == 0 else option.left
+                per_block = self.least_rise[name][blocks][:, columns] * known
+                assert np.array_equal(growth[k], B * (per_block.min(axis=0) + side)), (k, side)
+
+    monkeypatch.setattr(BreakpointTables, "_offer_groups", checking)
+    units = units_for(alpha)
+    fast = BreakpointTables(specs_of(model, strategy, output, units))
+    fast.ensure(160, 40 * units.hidden)
+    assert all(fast.monotone.values())
+    assert min(slack) == 0
+    assert min(growth_slack) == 0
+
+
 def test_blocks_shrink_when_the_candidates_are_many(monkeypatch):
     """With room for few candidate values, blocks fall from 32 rows to as few as 4, through
-    sizes between; every entry stays equal to the full search's."""
+    sizes between; every entry stays equal to the full search's. (With one coarse block
+    for all rows, every grouped candidate stays staged, offered whole.)"""
     monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 4000)
+    monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 10**6)
     sizes = []
     begin_block = BreakpointTables._begin_block
 
@@ -287,14 +366,51 @@ UNUSUAL_TABLE_SETS = {
 @pytest.mark.parametrize("dense_minimum", [4, dp_breakpoints.DENSE_MINIMUM, 10**9])
 @pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
 @pytest.mark.parametrize("block", [1, 5, dp_breakpoints.BLOCK])
+@pytest.mark.parametrize("bound_rows", [8, dp_breakpoints.BOUND_ROWS])
 def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_build(
-    monkeypatch, name, dense_minimum, block
+    monkeypatch, name, dense_minimum, block, bound_rows
 ):
     """Blocks of 1 and 5 rows move every block boundary, where candidates fall due and the
-    windows searched in full start."""
+    windows searched in full start; coarse blocks of 8 rows group the candidates (some
+    sets have entries below the row before: no group may be skipped there)."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", dense_minimum)
     monkeypatch.setattr(dp_breakpoints, "BLOCK", block)
-    assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
+    monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", bound_rows)
+    monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 0)  # bound every group
+    fast = assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
+    for table_name, table in fast.tab.items():  # two sets have a table that falls
+        rises = np.diff(np.minimum(table[:, :151].astype(np.int64), fast.inf), axis=1)
+        assert fast.monotone[table_name] == (rises >= 0).all(), table_name
+
+
+@pytest.mark.parametrize("alpha", [1, 7 / 3, 5])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_groups_skipped_by_their_bounds_leave_every_entry_equal(
+    monkeypatch, alpha, model, strategy, output
+):
+    """Coarse blocks of 16 rows and blocks of 4 rows: groups are bounded and some are
+    skipped, and every entry stays equal to the full search's."""
+    monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 16)
+    monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 1)  # bounding turns on on the way
+    monkeypatch.setattr(dp_breakpoints, "BLOCK", 4)
+    counts = {"offered": 0, "held": 0}
+    offer, offer_groups = dp_breakpoints._Groups.offer, BreakpointTables._offer_groups
+
+    def counting_offer(self, into, flat, t0, keep):
+        counts["offered"] += int((np.diff(self.offsets, axis=1) * keep).sum())
+        offer(self, into, flat, t0, keep)
+
+    def counting_offer_groups(self, key, option, far, t0):
+        offer_groups(self, key, option, far, t0)
+        counts["held"] += sum(len(groups.dst) for groups in self.groups[key])
+
+    monkeypatch.setattr(dp_breakpoints._Groups, "offer", counting_offer)
+    monkeypatch.setattr(BreakpointTables, "_offer_groups", counting_offer_groups)
+    units = units_for(alpha)
+    specs = specs_of(model, strategy, output, units)
+    fast = assert_engines_agree(specs, steps=300, width=60 * units.hidden)
+    assert all(fast.monotone.values())
+    assert counts["offered"] < counts["held"]  # some groups were skipped
 
 
 @pytest.mark.parametrize("engine", ENGINES)
