@@ -458,9 +458,8 @@ class BreakpointTables:
         right_cuts = t0 - np.arange(B, t0 - low + 1, B)
         cuts = np.unique(np.concatenate(([low, high], left_cuts, right_cuts)))
         p, q = cuts[:-1], cuts[1:]
+        # a block whose chord is not known yet has its finite flag False: no bound there
         k_left, k_right = (p + lo) // B, (t0 - q) // B
-        known = (k_left < self.chord_blocks) & (k_right < self.chord_blocks)
-        k_left, k_right = np.where(known, k_left, 0), np.where(known, k_right, 0)
         l_start, l_rise, l_dip, l_ok = (a[k_left, first:] for a in self.chords[option.left])
         r_start, r_rise, r_dip, r_ok = (
             a[k_right, first - s : self.cols - s] for a in self.chords[option.right]
@@ -473,7 +472,7 @@ class BreakpointTables:
 
         # y + both chords is linear on a piece: its least value is at an end
         bound = np.minimum(chords_at(p), chords_at(q)) - l_dip - r_dip
-        bound[~(l_ok & r_ok & known[:, None])] = NO_BOUND
+        bound[~(l_ok & r_ok)] = NO_BOUND
         by_block = []
         for blocks in (k_left, k_right):
             by = np.full((len(self.chords[option.left][0]), bound.shape[1]), NO_BOUND)
