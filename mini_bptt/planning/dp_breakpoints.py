@@ -73,7 +73,8 @@ cannot hold the minimum is skipped (branch and bound). Why that is exact:
   ``t0 - y .. t - y``, a right candidate ``r`` the left part at rows
   ``t0 - r + lo .. t - r + lo`` (and its ``y = t - r`` grows by one per row); all
   are filled before the block. When no entry of those tables is below the entry
-  one row before (checked on every row filled; otherwise no group is skipped),
+  one row before (checked on every row, as breakpoints are searched, before the
+  next block; otherwise no group is skipped),
   a candidate's value grows per row by at least the least rise between
   consecutive rows there (and 1 for ``y``), so ``bound + i * growth`` bounds it at
   row ``t0 + i``.
@@ -178,20 +179,13 @@ class _Candidates:
         size, n = self.size, self.n_sorted
         if size == 0:
             return
-        rows = np.arange(t0, t0 + len(into), dtype=self.const.dtype)
-        # one row of values per table row: each reduction reads one contiguous row
-        values = flat.take(rows[:, None] + self.base[None, :size])
-        values += self.const[:size]
-        # the row's own t is the same for every candidate: added after the minimum
-        with_t = rows[:, None] if self.with_t else 0
+        rows, values = _row_values(flat, t0, len(into), self.base[:size], self.const[:size])
         if n:
-            lowest = np.minimum.reduceat(values[:, :n], self.starts, axis=1)
-            _lower_columns(into, self.columns, lowest + with_t)
+            _lower_runs(into, values[:, :n], self.starts, self.columns, rows, self.with_t)
         if n < size:  # the newer ones, sorted here (they are few)
             order = np.argsort(self.dst[n:size])
             starts, columns = _segments(self.dst[n:size][order])
-            lowest = np.minimum.reduceat(values[:, n:size][:, order], starts, axis=1)
-            _lower_columns(into, columns, lowest + with_t)
+            _lower_runs(into, values[:, n:size][:, order], starts, columns, rows, self.with_t)
 
 
 def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,8 +194,22 @@ def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, dst[starts]
 
 
-def _lower_columns(into: np.ndarray, columns: np.ndarray, lowest: np.ndarray) -> None:
-    """``into[:, columns]`` lowered to ``lowest`` (both one row per table row)."""
+def _row_values(flat: np.ndarray, t0: int, count: int, base, const):
+    """(rows ``t0 .. t0 + count - 1``, the candidates' values on them without ``t``):
+    one row of values per table row, so that each reduction reads one contiguous row."""
+    rows = np.arange(t0, t0 + count, dtype=const.dtype)
+    values = flat.take(rows[:, None] + base[None, :])
+    values += const
+    return rows, values
+
+
+def _lower_runs(into, values, starts, columns, rows, with_t: bool) -> None:
+    """``into[:, columns]`` lowered to the least of ``values`` over each run of candidates
+    from ``starts``, one row per table row; the row's own ``t`` is the same for every
+    candidate of a run, so it is added after the minimum."""
+    lowest = np.minimum.reduceat(values, starts, axis=1)
+    if with_t:
+        lowest += rows[:, None]
     into[:, columns] = np.minimum(into[:, columns], lowest)
 
 
@@ -270,16 +278,12 @@ class _Groups:
         if total == 0:
             return
         index = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        rows = np.arange(t0, t0 + len(into), dtype=self.const.dtype)
-        with_t = rows[:, None] if self.with_t else 0
         chunk = max(1, BLOCK_VALUES // len(into))
         for low in range(0, total, chunk):
             part = index[low : low + chunk]
-            values = flat.take(rows[:, None] + self.base[part][None, :])
-            values += self.const[part]
+            rows, values = _row_values(flat, t0, len(into), self.base[part], self.const[part])
             run_starts, run_columns = _segments(self.dst[part])
-            lowest = np.minimum.reduceat(values, run_starts, axis=1)
-            _lower_columns(into, run_columns, lowest + with_t)
+            _lower_runs(into, values, run_starts, run_columns, rows, self.with_t)
 
 
 class BreakpointTables:
@@ -620,8 +624,6 @@ class BreakpointTables:
                     self._lower_by_option(row, spec, option, t, t0)
                 row[:start] = self.inf
                 np.minimum(row, self.inf, out=row)
-            if t >= 1 and self.monotone[spec.name]:
-                self.monotone[spec.name] = bool((row >= self._row(spec.name, t - 1)).all())
             self.tab[spec.name][:, t] = row
             self.recent[spec.name][t % self.ring] = row
             if t < len(self.early[spec.name]):
@@ -694,6 +696,8 @@ class BreakpointTables:
         fresh = {}
         for spec in self.specs:
             rows = self._rows(spec.name, high + 1, low - 1)[::-1].astype(np.int64)
+            # the rows searched so far follow each other: rows 0 .. high + 1 are checked
+            self.monotone[spec.name] &= bool((rows[1:] >= rows[:-1]).all())
             below, at, above = rows[:-2], rows[1:-1], rows[2:]
             finite = (below < self.inf) & (at < self.inf) & (above < self.inf)
             infinite = (below >= self.inf) & (at >= self.inf) & (above >= self.inf)
