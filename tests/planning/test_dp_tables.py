@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mini_bptt.planning import dp_breakpoints, limits
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
@@ -221,8 +223,9 @@ def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block(
     slack, growth_slack = [], []
     offer_groups = BreakpointTables._offer_groups
 
-    def checking(self, key, option, far, t0):
-        offer_groups(self, key, option, far, t0)  # finishes the groups due
+    def checking(self, key, option, offer, t0):
+        offer_groups(self, key, option, offer, t0)  # finishes the groups due
+        far = offer.into
         first, B = self.first_column[key], self.bound_rows
         bounds = self._group_bounds(option, t0, len(far), first)
         sides = zip(self.groups[key], (option.right, option.left), bounds, strict=True)
@@ -268,25 +271,21 @@ def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block(
     assert min(growth_slack) == 0
 
 
-def test_blocks_shrink_when_the_candidates_are_many(monkeypatch):
-    """With room for few candidate values, blocks fall from 32 rows to as few as 4, through
-    sizes between; every entry stays equal to the full search's. (With one coarse block
-    for all rows, every grouped candidate stays staged, offered whole.)"""
-    monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 4000)
-    monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 10**6)
-    sizes = []
-    begin_block = BreakpointTables._begin_block
+def test_candidates_evaluated_a_few_at_a_time_give_every_entry(monkeypatch):
+    """With room for the values of two candidates at a time on a block of 32 rows, every
+    evaluation is cut into many pieces; every entry stays equal to the full search's."""
+    monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 2 * dp_breakpoints.BLOCK)
+    pieces = []
+    row_values = dp_breakpoints._row_values
 
-    def recording(self, t0, t1):
-        sizes.append(t1 - t0)
-        begin_block(self, t0, t1)
+    def recording(flat, t0, count, base, const):
+        pieces.append(count * len(base))
+        return row_values(flat, t0, count, base, const)
 
-    monkeypatch.setattr(BreakpointTables, "_begin_block", recording)
+    monkeypatch.setattr(dp_breakpoints, "_row_values", recording)
     specs = specs_of("optimal", "msm", True, units_for(2.5))
-    assert_engines_agree(specs, steps=400, width=60)
-    assert all(type(size) is int for size in sizes)
-    assert sizes[0] == dp_breakpoints.BLOCK and min(sizes[:-1]) == 4
-    assert any(4 < size < dp_breakpoints.BLOCK for size in sizes)
+    assert_engines_agree(specs, steps=300, width=60)
+    assert max(pieces) <= dp_breakpoints.BLOCK_VALUES and len(pieces) > 1000
 
 
 def test_a_column_stays_dense_once_it_is(monkeypatch):
@@ -394,17 +393,18 @@ def test_groups_skipped_by_their_bounds_leave_every_entry_equal(
     monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 1)  # bounding turns on on the way
     monkeypatch.setattr(dp_breakpoints, "BLOCK", 4)
     counts = {"offered": 0, "held": 0}
-    offer, offer_groups = dp_breakpoints._Groups.offer, BreakpointTables._offer_groups
+    selected, offer_groups = dp_breakpoints._Groups.selected, BreakpointTables._offer_groups
 
-    def counting_offer(self, into, flat, t0, keep):
-        counts["offered"] += int((np.diff(self.offsets, axis=1) * keep).sum())
-        offer(self, into, flat, t0, keep)
+    def counting_selected(self, keep):
+        chosen = selected(self, keep)
+        counts["offered"] += len(chosen[2])
+        return chosen
 
-    def counting_offer_groups(self, key, option, far, t0):
-        offer_groups(self, key, option, far, t0)
+    def counting_offer_groups(self, key, option, offer, t0):
+        offer_groups(self, key, option, offer, t0)
         counts["held"] += sum(len(groups.dst) for groups in self.groups[key])
 
-    monkeypatch.setattr(dp_breakpoints._Groups, "offer", counting_offer)
+    monkeypatch.setattr(dp_breakpoints._Groups, "selected", counting_selected)
     monkeypatch.setattr(BreakpointTables, "_offer_groups", counting_offer_groups)
     units = units_for(alpha)
     specs = specs_of(model, strategy, output, units)
@@ -537,6 +537,18 @@ def test_the_infeasible_marker_is_above_every_cost_and_its_sums_fit_the_type():
         assert 2 * inf + steps <= np.iinfo(dtype).max
 
 
+def offer_candidates(candidates, into: np.ndarray, table: np.ndarray, t: int) -> None:
+    """Lower ``into`` (rows t, t + 1, ...) by the active candidates reading the one-column
+    ``table``, as the engine does."""
+    rises = dp_breakpoints._Rises(table.reshape(1, -1), 4)
+    rises.update(len(table) - 1)
+    never_falls = bool((np.diff(table) >= 0).all())
+    offer = dp_breakpoints._Offer(into, t, {"T": table}, {"T": rises}, {"T": never_falls})
+    for run in candidates.active():
+        offer.add("T", candidates.with_t, *run)
+    offer.run()
+
+
 @pytest.mark.parametrize("with_t", [False, True])
 @pytest.mark.parametrize("sizes", [(0, 0), (1, 0), (0, 1), (2, 3), (5000, 1), (5000, 300)])
 def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
@@ -558,7 +570,7 @@ def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
         candidates.activate(min(first_row, t))  # as the engine does, block by block up to t
         batches.append(batch)
     into = np.full((3, columns), 10**6, dtype=np.int64)  # a block of rows t, t + 1, t + 2
-    candidates.offer(into, table, t)
+    offer_candidates(candidates, into, table, t)
     expected = np.full((3, columns), 10**6)
     for base, const, dst in batches[:2]:
         for b, c, d in zip(base, const, dst, strict=True):
@@ -579,10 +591,77 @@ def test_candidates_with_their_own_first_rows_take_part_when_each_is_due():
     for t in (5, 6, 7):
         candidates.activate(t)
         into = np.full((1, 2), 10**6, dtype=np.int64)
-        candidates.offer(into, table, t)
+        offer_candidates(candidates, into, table, t)
         seen.append(into[0].tolist())
     # at row t a candidate is worth 10 * (base + t) + const
     assert seen == [[54, 10**6], [64, 82], [60, 80]]
+
+
+@pytest.mark.parametrize("steps", [0, 4, 5, 33, 49])
+def test_the_floor_of_a_run_is_the_least_rise_of_the_chunks_it_lies_in(steps):
+    """Chunks of 5 rows, filled up to ``steps``: the floor of every run of 1 to 5 rows is the
+    least rise over the chunks of its first and last rise, found by brute force, or unknown
+    when one of them is not filled; it is never above a rise the run reads."""
+    rng = np.random.default_rng(steps)
+    table = rng.integers(-20, 20, size=(3, 50)).cumsum(axis=1)
+    rises = dp_breakpoints._Rises(table, 5)
+    rises.update(steps)
+    for column in range(3):
+        for row in range(50):
+            for count in range(1, min(5, 50 - row) + 1):
+                floor = int(rises.floor(np.array([column * 50 + row]), count)[0])
+                chunks = {row // 5, (row + max(count - 2, 0)) // 5}
+                if any(5 * k + 5 > steps for k in chunks):
+                    assert floor == dp_breakpoints.UNKNOWN_RISE
+                    continue
+                least = min(np.diff(table[column, 5 * k : 5 * k + 6]).min() for k in chunks)
+                assert floor == least
+                assert floor <= np.diff(table[column, row : row + count]).min(initial=10**9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    falls=st.booleans(),
+    with_t=st.booleans(),
+    rows=st.integers(1, 5),
+    size=st.integers(1, 400),
+)
+def test_an_offer_lowers_each_column_to_its_least_value_and_skips_only_losers(
+    seed, falls, with_t, rows, size
+):
+    """Random tables that never fall (or do) and random candidates against a loop: the
+    offer's result is each column's least value on every row, and every candidate it left
+    out is worth no less than that result on every row of the block."""
+    rng = np.random.default_rng(seed)
+    columns, length, t0 = 4, 60, 30
+    steps = rng.integers(-3 if falls else 0, 6, size=(columns, length))
+    table = steps.cumsum(axis=1)
+    rises = dp_breakpoints._Rises(table, 5)
+    rises.update(t0 - 1)  # candidates may read rows of the block, not filled yet
+    column, start = rng.integers(0, columns, size), rng.integers(1, length - rows, size)
+    base = column * length + start - t0
+    const, dst = rng.integers(0, 40, size), np.sort(rng.integers(0, 3, size))
+    into = np.full((rows, 3), 10**6, dtype=np.int64)
+    into[:, 2] = rng.integers(100, 300)  # a column with a value found already
+    never_falls = bool((np.diff(table[:, :t0], axis=1) >= 0).all())
+    offer = dp_breakpoints._Offer(
+        into, t0, {"T": table.reshape(-1)}, {"T": rises}, {"T": never_falls}
+    )
+    evaluated = []
+    evaluate = offer._evaluate
+    offer._evaluate = lambda sources, chosen: (evaluated.extend(chosen), evaluate(sources, chosen))
+    start_value = into.copy()
+    offer.add("T", with_t, base, const, dst)
+    offer.run()
+    t = np.arange(t0, t0 + rows)
+    values = table.reshape(-1)[base[None, :] + t[:, None]] + const + (t[:, None] if with_t else 0)
+    expected = start_value.copy()
+    for k in range(size):
+        expected[:, dst[k]] = np.minimum(expected[:, dst[k]], values[:, k])
+    assert np.array_equal(into, expected)
+    left_out = np.setdiff1d(np.arange(size), np.concatenate(evaluated))
+    assert (values[:, left_out] >= into[:, dst[left_out]]).all()
 
 
 @pytest.mark.parametrize("steps", [10, 5000, 70_000])
