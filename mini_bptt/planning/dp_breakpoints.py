@@ -474,6 +474,8 @@ class BreakpointTables:
                 self.steps = t
                 if progress is not None and (t % 64 == 0 or t == steps):
                     progress(t, steps)
+            for name, table in self.tab.items():  # the block's rows, a run per column
+                table[:, t0:t1] = self._rows(name, t1 - 1, t0)[::-1].T
             self._find_breakpoints(self.searched + 1, t1 - 2)
             for rises in self.rises.values():
                 rises.update(self.steps)
@@ -530,8 +532,9 @@ class BreakpointTables:
         # window reads back up to block + y_min rows, the breakpoint search block + 2
         y_min = max([o.y_min for s in self.specs for o in s.options if isinstance(o, Split)] + [1])
         self.ring = self.block + y_min + 4
+        # each row twice (at k and k + ring), so that any ring rows in a row are one slice
         self.recent = {
-            s.name: np.full((self.ring, self.cols), self.inf, self._dtype) for s in self.specs
+            s.name: np.full((2 * self.ring, self.cols), self.inf, self._dtype) for s in self.specs
         }
         self.early = {
             s.name: np.full((self.ring, self.cols), self.inf, self._dtype) for s in self.specs
@@ -721,10 +724,18 @@ class BreakpointTables:
         return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
     def _begin_block(self, t0: int, t1: int) -> None:
-        """Evaluate every split's active candidates for rows ``t0..t1-1`` at once."""
+        """Evaluate every split's active candidates for rows ``t0..t1-1`` at once.
+
+        The table is column-major, so a block's rows are written to it at the block's end,
+        a run per column, unless a split is searched in full on every split point
+        (``searched_in_full``, the first rows). A dense column's full search reads unfilled
+        rows of the block only at split points that the windows evaluate exactly (left row
+        ``y + lo >= t0``, right row ``t - y >= t0``), where the marker only overestimates."""
+        self.searched_in_full = False
         for (name, option), (by_left, by_right) in self.candidates.items():
             key = (name, option)
             if not self._windowed(option, t0):
+                self.searched_in_full = True
                 continue
             if key not in self.left_plus_y:  # rows up to y_min + block + lo are filled
                 y = np.arange(option.y_min, option.y_min + self.block, dtype=self._dtype)
@@ -762,8 +773,9 @@ class BreakpointTables:
         return self.recent[name][k % self.ring]
 
     def _rows(self, name: str, high: int, low: int) -> np.ndarray:
-        """Rows ``high, high - 1, ..., low`` of table ``name`` (one of the last ``ring``)."""
-        return self.recent[name].take(np.arange(high, low - 1, -1) % self.ring, axis=0)
+        """Rows ``high, high - 1, ..., low`` of table ``name`` (of the last ``ring``): a view."""
+        top = high % self.ring + self.ring
+        return self.recent[name][top - (high - low) : top + 1][::-1]
 
     def _fill_row(self, t: int, t0: int) -> None:
         for spec in self.specs:
@@ -777,8 +789,10 @@ class BreakpointTables:
                     self._lower_by_option(row, spec, option, t, t0)
                 row[:start] = self.inf
                 np.minimum(row, self.inf, out=row)
-            self.tab[spec.name][:, t] = row
+            if self.searched_in_full:  # else the block is written at its end (in ``ensure``)
+                self.tab[spec.name][:, t] = row
             self.recent[spec.name][t % self.ring] = row
+            self.recent[spec.name][t % self.ring + self.ring] = row
             if t < len(self.early[spec.name]):
                 self.early[spec.name][t] = row
 
@@ -820,8 +834,10 @@ class BreakpointTables:
         # large y, t0 - 1..t - 1: left-part breakpoints not known yet, left candidates not
         # due yet
         a = t0 - 1
-        block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
-        block += self.early[option.right][1 : t - a + 1, first - s : self.cols - s]
+        block = (
+            self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
+            + self.early[option.right][1 : t - a + 1, first - s : self.cols - s]
+        )
         block += np.arange(t - 1, a - 1, -1, dtype=block.dtype)[:, None]
         np.minimum(found, block.min(axis=0), out=found)
         if self.dense_columns[key] is not None:  # the whole range, as the reference does
