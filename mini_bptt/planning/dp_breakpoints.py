@@ -54,7 +54,9 @@ window of small ``y`` would read rows not filled yet, are searched in full.
 A column whose breakpoints are dense (more than ``max(32, t / 8)``, e.g. the
 quadratic one-slot columns) would make the candidate lists as long as the range;
 a split touching such a column is evaluated over its whole range instead, as the
-reference does.
+reference does, unless both parts are convex (or infeasible) on every row that the split
+points between the two windows read: then its minimum there is found by bisection
+(``_middle_minima``; the quadratic columns are convex).
 
 At long sequences a column's breakpoints grow with ``t`` (a slope between two
 integers is written by increments such as 4, 4, 4, 5, each 5 a breakpoint), so
@@ -542,6 +544,10 @@ class BreakpointTables:
         self.searched = 0  # breakpoints are known for rows 1..searched
         self.bp_count = {s.name: np.zeros(self.cols, dtype=np.int64) for s in self.specs}
         self.dense = {s.name: np.zeros(self.cols, dtype=bool) for s in self.specs}
+        # per table and column: the last row searched that is not a convex point (its entry
+        # and both neighbours finite, second difference >= 0) nor infinite with both
+        # neighbours; -1 if none
+        self.last_bad = {s.name: np.full(self.cols, -1, dtype=np.int64) for s in self.specs}
         self.bp_found: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {
             s.name: [] for s in self.specs
         }
@@ -571,6 +577,7 @@ class BreakpointTables:
         self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
         self.far = {}  # per split: the block's candidates' minimum, one row per block row
         self.dense_columns = {}  # per split: the columns it searches in full in this block
+        self.convex_middle = {}  # per split: (columns, their middle minima per block row)
         for spec in self.specs:
             for option in spec.options:
                 if isinstance(option, Split):
@@ -761,7 +768,55 @@ class BreakpointTables:
             s, first = option.shift, self.first_column[key]
             left, right = self.dense[option.left], self.dense[option.right]
             dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
-            self.dense_columns[key] = (dense[0], dense[-1] + 1) if len(dense) else None
+            self.dense_columns[key] = self.convex_middle[key] = None
+            if len(dense):
+                columns = np.arange(dense[0], dense[-1] + 1)
+                convex = self._convex_middle(option, columns)
+                searched = columns[~convex]
+                if len(searched):
+                    self.dense_columns[key] = (searched[0], searched[-1] + 1)
+                if convex.any():
+                    minima = self._middle_minima(option, columns[convex], t0, t1)
+                    self.convex_middle[key] = (columns[convex], minima)
+
+    def _convex_middle(self, option: Split, columns: np.ndarray) -> np.ndarray:
+        """Whether both parts of the split at ``columns`` are convex on the rows that the
+        middle split points of a block read (see ``_middle_minima``): no point that is not
+        convex above row ``y_min + 1 + lo`` of the left part, or row 2 of the right part,
+        among the rows searched (every row the middle reads is, but the block's)."""
+        left = self.last_bad[option.left][columns] <= option.y_min + 1 + option.lo
+        return left & (self.last_bad[option.right][columns - option.shift] <= 2)
+
+    def _middle_minima(self, option: Split, columns: np.ndarray, t0: int, t1: int) -> np.ndarray:
+        """The split's minimum over the middle split points ``t - t0 + y_min + 1 .. t0 - 2``
+        (those the windows leave out) at rows ``t0 .. t1 - 1``, for ``columns`` where both
+        parts are convex there: one row per block row, one column per column.
+
+        The middle reads left rows ``t - t0 + y_min + 1 + lo .. t0 - 2 + lo`` and right rows
+        ``t - t0 + 2 .. t0 - y_min - 1``, all filled and searched before the block. Both parts
+        are infinite throughout there or finite and convex (one finite point makes its
+        neighbours finite), so their sum is infeasible throughout or convex on the middle,
+        where its least value is at the first split point from which it does not fall:
+        found by bisection (the windows search the other split points exactly)."""
+        lo, y_min, s, cap = option.lo, option.y_min, option.shift, self.capacity
+        left, right = self.flat[option.left], self.flat[option.right]
+        t = np.arange(t0, t1, dtype=np.int64)[:, None]
+        low = np.broadcast_to(t - t0 + y_min + 1, (len(t), len(columns))).copy()
+        high = np.full_like(low, t0 - 2)
+
+        def value(y: np.ndarray) -> np.ndarray:
+            # an empty middle reads y = t0 - 2, a split point of the small window: its
+            # value is a legal split's
+            y = np.minimum(y, t0 - 2)
+            split = left[columns * cap + y + lo].astype(np.int64) + y
+            return split + right[(columns - s) * cap + t - y]
+
+        while (searching := low < high).any():
+            middle = (low + high) // 2
+            rising = value(middle + 1) >= value(middle)
+            high = np.where(searching & rising, middle, high)
+            low = np.where(searching & ~rising, middle + 1, low)
+        return value(low)
 
     def _windowed(self, option: Split, t0: int) -> bool:
         """Whether a block from row ``t0`` reads the split from its candidates and windows
@@ -840,6 +895,10 @@ class BreakpointTables:
         )
         block += np.arange(t - 1, a - 1, -1, dtype=block.dtype)[:, None]
         np.minimum(found, block.min(axis=0), out=found)
+        if self.convex_middle[key] is not None:  # the middle split points, by bisection
+            columns, minima = self.convex_middle[key]
+            middle = found[columns - first]
+            found[columns - first] = np.minimum(middle, minima[t - t0])
         if self.dense_columns[key] is not None:  # the whole range, as the reference does
             low, high = self.dense_columns[key]
             dense = found[low - first : high - first]
@@ -871,6 +930,11 @@ class BreakpointTables:
             finite = (below < self.inf) & (at < self.inf) & (above < self.inf)
             infinite = (below >= self.inf) & (at >= self.inf) & (above >= self.inf)
             concave = finite & (above - 2 * at + below <= 0)
+            bad = ~((finite & (above - 2 * at + below >= 0)) | infinite)
+            last = len(bad) - 1 - np.argmax(bad[::-1], axis=0)
+            self.last_bad[spec.name] = np.where(
+                bad.any(axis=0), low + last, self.last_bad[spec.name]
+            )
             offsets, cols = np.nonzero(~(concave | infinite))
             self.bp_found[spec.name].append((cols, low + offsets))
             count = self.bp_count[spec.name]

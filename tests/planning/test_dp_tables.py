@@ -377,9 +377,60 @@ def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_b
     monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", bound_rows)
     monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 0)  # bound every group
     fast = assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
+    assert_last_bad_rows_are_the_last_rows_not_convex(fast)
     for table_name, table in fast.tab.items():  # two sets have a table that falls
         rises = np.diff(np.minimum(table[:, :151].astype(np.int64), fast.inf), axis=1)
         assert fast.monotone[table_name] == (rises >= 0).all(), table_name
+
+
+def assert_last_bad_rows_are_the_last_rows_not_convex(fast: BreakpointTables) -> None:
+    """``last_bad`` against its definition, over every row searched at once: the last row
+    whose entry and neighbours are neither finite with a second difference >= 0 nor all
+    infinite."""
+    for name, table in fast.tab.items():
+        rows = np.minimum(table[:, : fast.searched + 2].astype(np.int64), fast.inf)
+        triples = np.stack([rows[:, :-2], rows[:, 1:-1], rows[:, 2:]])  # rows 1..searched
+        finite, infinite = (triples < fast.inf).all(axis=0), (triples >= fast.inf).all(axis=0)
+        convex = finite & (triples[2] - 2 * triples[1] + triples[0] >= 0)
+        for column in range(fast.cols):
+            bad = 1 + np.flatnonzero(~(convex | infinite)[column])
+            assert fast.last_bad[name][column] == max(bad, default=-1), (name, column)
+
+
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_the_last_rows_not_convex_are_found(model, strategy, output):
+    specs = specs_of(model, strategy, output, units_for(2.5))
+    fast = BreakpointTables(specs)
+    fast.ensure(150, 30)
+    assert_last_bad_rows_are_the_last_rows_not_convex(fast)
+
+
+@pytest.mark.parametrize("option", [Split("C", 0, "C", 1), Split("C", -1, "C", 2, y_min=3)])
+def test_the_middle_is_called_convex_only_when_no_row_it_reads_is_a_bad_point(option):
+    """For a column whose only point that is not convex is row ``r``: the middle split
+    points of a block (those the windows leave out) are bisected exactly when no row they
+    read has ``r`` strictly inside, found by enumerating them; and the limit is tight."""
+    fast = BreakpointTables((TableSpec("C", 0, (Run("C"), option)),))
+    fast.ensure(100, 20)
+    t0 = 64
+    t1 = t0 + fast.block
+    left_inside, right_inside = set(), set()
+    for t in range(t0, t1):
+        middle = range(t - t0 + option.y_min + 1, t0 - 1)  # up to t0 - 2
+        if len(middle) >= 3:
+            left_inside |= set(range(middle[0] + option.lo + 1, middle[-1] + option.lo))
+            right_inside |= set(range(t - middle[-1] + 1, t - middle[0]))
+    column = np.array([10])
+    for side, inside in (("left", left_inside), ("right", right_inside)):
+        claimed = []
+        for r in range(-1, t0 - 1):
+            fast.last_bad["C"][:] = -1
+            fast.last_bad["C"][column - (option.shift if side == "right" else 0)] = r
+            claimed.append(bool(fast._convex_middle(option, column)[0]))
+            if claimed[-1]:
+                assert r not in inside, (side, r)
+        # bisected up to the row just below the first row read inside, and not from it on
+        assert claimed == [r < min(inside) for r in range(-1, t0 - 1)], side
 
 
 @pytest.mark.parametrize("alpha", [1, 7 / 3, 5])
