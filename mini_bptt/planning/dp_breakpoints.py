@@ -91,7 +91,7 @@ groups are bounded only once they hold ``BOUND_MINIMUM`` candidates per column
 (the chords are found then); before, all are offered, as in the first rows.
 The groups near the minimum hold most candidates (there both parts rise at
 nearly the same slope, in small steps), so at T = 4 * 10^4 about a third of the
-candidate values are still evaluated.
+grouped candidates are still offered.
 
 Within a block, a candidate is evaluated on every row only if it may lower the split's
 value found so far. It is first read at the block's first row; on row ``t0 + i`` it is
@@ -124,9 +124,8 @@ MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is
 BLOCK = 32  # rows whose candidates are evaluated together, at most
 BLOCK_VALUES = 2**22  # candidate values computed at once, at most (~16 MB)
 GROWTH_STEPS = (0, 1, 2, 3, 4, 6)  # growths per row that the skip test of a candidate uses
-UNKNOWN_RISE = -(
-    2**62
-)  # the least rise of rows not all filled: no candidate reading them is skipped
+# the least rise of rows not all filled yet: no candidate reading them is skipped
+UNKNOWN_RISE = -(2**62)
 BOUND_ROWS = 1024  # rows of a coarse block, whose chord bounds the candidates in it
 BOUND_MINIMUM = 64  # a split's groups are bounded once they hold this many per column
 NO_BOUND = -(2**62)  # the bound of a group that cannot be bounded: it is always offered
