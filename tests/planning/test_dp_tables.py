@@ -433,6 +433,32 @@ def test_the_middle_is_called_convex_only_when_no_row_it_reads_is_a_bad_point(op
         assert claimed == [r < min(inside) for r in range(-1, t0 - 1)], side
 
 
+@pytest.mark.parametrize("option", [Split("C", 0, "C", 1), Split("C", -1, "C", 2, y_min=3)])
+@pytest.mark.parametrize("seed", range(5))
+def test_the_bisected_middle_is_the_least_value_over_exactly_the_middle(option, seed):
+    """Columns that are convex on the rows the middle split points read and random (often
+    far lower) elsewhere: the bisection's result is the least value over exactly those
+    split points, found by a loop, at every row of blocks that start on many rows."""
+    rng = np.random.default_rng(seed)
+    fast = BreakpointTables((TableSpec("C", 0, (Run("C"), option)),))
+    fast.ensure(100, 20)
+    left_column, s, lo, y_min = 10, option.shift, option.lo, option.y_min
+    for t0 in range(40, 68, 3):
+        table = fast.tab["C"]
+        table[:, :] = rng.integers(0, 50, size=table.shape)  # anything outside the middle
+        rows = np.arange(1, t0 - 1)
+        for column in (left_column, left_column - s):  # convex: rising steps
+            steps = np.sort(rng.integers(-30, 30, size=len(rows)))
+            table[column, rows] = 10_000 + np.cumsum(steps)
+        minima = fast._middle_minima(option, np.array([left_column]), t0, t0 + fast.block)
+        for t in range(t0, t0 + fast.block):
+            middle = np.arange(t - t0 + y_min + 1, t0 - 1)
+            if len(middle) == 0:
+                continue
+            values = table[left_column, middle + lo] + middle + table[left_column - s, t - middle]
+            assert minima[t - t0, 0] == values.min(), (t0, t)
+
+
 @pytest.mark.parametrize("alpha", [1, 7 / 3, 5])
 @pytest.mark.parametrize("model, strategy, output", configurations())
 def test_groups_skipped_by_their_bounds_leave_every_entry_equal(
@@ -692,7 +718,7 @@ def test_an_offer_lowers_each_column_to_its_least_value_and_skips_only_losers(
     rises.update(t0 - 1)  # candidates may read rows of the block, not filled yet
     column, start = rng.integers(0, columns, size), rng.integers(1, length - rows, size)
     base = column * length + start - t0
-    const, dst = rng.integers(0, 40, size), np.sort(rng.integers(0, 3, size))
+    const, dst = rng.integers(-40, 40, size), np.sort(rng.integers(0, 3, size))
     into = np.full((rows, 3), 10**6, dtype=np.int64)
     into[:, 2] = rng.integers(100, 300)  # a column with a value found already
     never_falls = bool((np.diff(table[:, :t0], axis=1) >= 0).all())
