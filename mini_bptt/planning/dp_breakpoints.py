@@ -136,8 +136,8 @@ class _Candidates:
 
     Candidate ``k`` adds ``const[k] + (t if with_t else 0)`` to the table entry at
     flat index ``base[k] + t`` and offers the sum to result column ``dst[k]``.
-    The first ``n_sorted`` are sorted by ``dst`` (one ``minimum.reduceat`` per block);
-    newer ones are merged in when they reach a quarter of those.
+    The first ``n_sorted`` are sorted by ``dst``; newer ones are merged in when they
+    reach a quarter of those.
     """
 
     def __init__(self, with_t: bool, dtype) -> None:
@@ -147,8 +147,6 @@ class _Candidates:
         self.const = np.empty(4096, dtype=dtype)  # the table's type: mixed types are slow
         self.dst = np.empty(4096, dtype=np.intp)
         self.n_sorted = 0
-        self.starts = np.empty(0, dtype=np.intp)  # segment starts of the sorted part
-        self.columns = np.empty(0, dtype=np.intp)  # their result columns
         self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, first_row, base, const, dst) -> None:
@@ -179,7 +177,6 @@ class _Candidates:
             for name in ("base", "const", "dst"):
                 getattr(self, name)[:n] = getattr(self, name)[:n][order]
             self.n_sorted = n
-            self.starts, self.columns = _segments(self.dst[:n])
 
     def _reserve(self, capacity: int) -> None:
         for name in ("base", "const", "dst"):
@@ -928,8 +925,9 @@ class BreakpointTables:
             below, at, above = rows[:-2], rows[1:-1], rows[2:]
             finite = (below < self.inf) & (at < self.inf) & (above < self.inf)
             infinite = (below >= self.inf) & (at >= self.inf) & (above >= self.inf)
-            concave = finite & (above - 2 * at + below <= 0)
-            bad = ~((finite & (above - 2 * at + below >= 0)) | infinite)
+            second = above - 2 * at + below  # the second difference at each row
+            concave = finite & (second <= 0)
+            bad = ~((finite & (second >= 0)) | infinite)
             last = len(bad) - 1 - np.argmax(bad[::-1], axis=0)
             self.last_bad[spec.name] = np.where(
                 bad.any(axis=0), low + last, self.last_bad[spec.name]
