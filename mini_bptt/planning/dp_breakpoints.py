@@ -29,10 +29,10 @@ breakpoints* of ``f`` and ``g``. Why that is exact:
   minimum over sorted candidates reproduces the full search's tie-breaking, and
   with it the same plans.
 
-Rows are filled in blocks of up to ``BLOCK`` rows, ``t0 <= t < t1``. A
-breakpoint at row ``r`` is known once row ``r + 1`` is filled, so at the start of
-a block the breakpoints of rows ``<= t0 - 2`` are known and turned into
-*candidates*; they are evaluated for every row of the block at once (one gather
+Rows are filled in blocks of up to ``BLOCK`` rows (``NARROW_BLOCK`` for narrow tables),
+``t0 <= t < t1``. A breakpoint at row ``r`` is known once row ``r + 1`` is filled, so
+at the start of a block the breakpoints of rows ``<= t0 - 2`` are known and turned
+into *candidates*; they are evaluated for every row of the block at once (one gather
 per block instead of one per row). The split points a block's candidates do not
 cover are searched in full, row by row, in two windows:
 
@@ -60,7 +60,7 @@ points between the two windows read: then its minimum there is found by bisectio
 
 At long sequences a column's breakpoints grow with ``t`` (a slope between two
 integers is written by increments such as 4, 4, 4, 5, each 5 a breakpoint), so
-the candidates of a part's rows ``r >= BLOCK + |lo| + 1`` are kept in *groups*,
+the candidates of a part's rows ``r >= block + |lo| + 1`` are kept in *groups*,
 one per coarse block of ``B = BOUND_ROWS`` rows of the part, and a group that
 cannot hold the minimum is skipped (branch and bound). Why that is exact:
 
@@ -96,14 +96,14 @@ grouped candidates are still offered.
 Within a block, a candidate is evaluated on every row only if it may lower the split's
 value found so far. It is first read at the block's first row; on row ``t0 + i`` it is
 worth at least that value plus ``i`` times the least rise between consecutive rows it
-reads (``_Rises``: per column, the least rise within each chunk of ``BLOCK`` rows, known
+reads (``_Rises``: per column, the least rise within each chunk of a block's rows, known
 once the chunk is filled; plus 1 when ``y`` grows with ``t``). One candidate per column
 with the least first value is evaluated on every row; any other is skipped when that
 lower bound is no less than the value found so far on every row of the block. The
 skipped ones could not have lowered it, so the result is unchanged (``_Offer``). At
 T = 10^4 (5% of the steps, alpha = 5) 18% of the candidates are evaluated on every row.
 
-Cost: ``O(T * W * (K + BLOCK))`` for ``K`` breakpoints per column (tens at
+Cost: ``O(T * W * (K + block))`` for ``K`` breakpoints per column (tens at
 T = 10^4), against ``O(T^2 * W)`` for the reference. Tables are stored
 column-major, so a candidate reads a block's rows from one contiguous run of its
 column; the windows read the last and the first rows, which are also kept
@@ -121,9 +121,21 @@ from mini_bptt.planning.limits import DPSize, dp_size
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
 DENSE_FRACTION = 8  # ... or t / 8, whichever is larger
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
-BLOCK = 32  # rows whose candidates are evaluated together, at most
-BLOCK_VALUES = 2**22  # candidate values computed at once, at most (~16 MB)
+# rows whose candidates are evaluated together, at most. Per row, a block's windows cost in
+# proportion to the block times the columns, its candidate offers about in proportion to
+# the candidates over the block, so narrow tables take longer blocks. Single runs, side by
+# side: cost(10**5, 200, alpha=5), 207 columns: 57.6 s with 64 rows, 47.5 s with 96, 51.8 s
+# with 128; cost(10**4, 1000, alpha=5), 1,000 columns: 4.7 s with 32, 5.2 s with 96
+BLOCK = 32
+NARROW_BLOCK = 96  # ... for tables of at most NARROW_COLUMNS columns
+NARROW_COLUMNS = 512
+# candidate values computed at once, at most: a piece is read row by row, and its
+# candidates' cache lines stay in the cache from one row to the next (measured:
+# cost(40_000, 200, alpha=5) 21.3 s with 2**22, 18.0 s with 2**16)
+BLOCK_VALUES = 2**16
 GROWTH_STEPS = (0, 1, 2, 3, 4, 6)  # growths per row that the skip test of a candidate uses
+# growths per row (times the coarse block) that decide most groups' skip test at once
+GROUP_GROWTHS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 # the least rise of rows not all filled yet: no candidate reading them is skipped
 UNKNOWN_RISE = -(2**62)
 BOUND_ROWS = 1024  # rows of a coarse block, whose chord bounds the candidates in it
@@ -201,6 +213,15 @@ def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, dst[starts]
 
 
+def _ceilings(values: np.ndarray, growths: np.ndarray) -> np.ndarray:
+    """``max_i (values[i] - i * g)`` for each growth ``g`` (one row per growth, one column
+    per column of ``values``). A lower bound ``b`` that grows by ``g`` per row stays at least
+    ``values[i]`` on every row ``i`` exactly when ``b >= `` that ceiling; as ``i >= 0``, the
+    ceiling never rises with ``g``, so any growth at most ``g`` gives one at least as high."""
+    rows = np.arange(len(values), dtype=np.int64)
+    return (values[None, :, :] - (growths[:, None] * rows)[:, :, None]).max(axis=1)
+
+
 def _row_values(flat: np.ndarray, t0: int, count: int, base, const):
     """(rows ``t0 .. t0 + count - 1``, the candidates' values on them without ``t``):
     one row of values per table row, so that each reduction reads one contiguous row."""
@@ -218,6 +239,30 @@ def _lower_runs(into, values, starts, columns, rows, with_t: bool) -> None:
     if with_t:
         lowest += rows[:, None]
     into[:, columns] = np.minimum(into[:, columns], lowest)
+
+
+def _groups_beaten(bound, growth, upper, scale: int) -> np.ndarray:
+    """Whether ``bound + i * growth >= upper[i]`` on every row ``i`` (groups by columns;
+    ``upper`` one row per row of the block, one column per column, its least value is
+    ``upper[0]`` or more on a feasible column).
+
+    Decided per column by the ceiling of ``upper`` (``_ceilings``) for the growths
+    ``scale * GROUP_GROWTHS`` next below and next above ``growth``: at or above the lower
+    one's ceiling is beaten, below the upper one's is not; the few between (and those
+    beyond the growths listed) are checked row by row."""
+    grid = scale * np.asarray(GROUP_GROWTHS, dtype=np.int64)
+    ceiling = _ceilings(upper, grid)
+    columns = np.broadcast_to(np.arange(bound.shape[1]), bound.shape)
+    above = np.searchsorted(grid, growth)  # grid[above] >= growth; len(grid): beyond it
+    below = np.where(grid[np.minimum(above, len(grid) - 1)] == growth, above, above - 1)
+    beaten = (below >= 0) & (bound >= ceiling[np.maximum(below, 0), columns])
+    beyond = above == len(grid)
+    unknown = bound >= ceiling[np.minimum(above, len(grid) - 1), columns]
+    undecided = ~beaten & (beyond | unknown)
+    k, c = np.nonzero(undecided)
+    steps = np.arange(len(upper), dtype=np.int64)[:, None]
+    beaten[k, c] = (bound[k, c] + steps * growth[k, c] >= upper[:, c]).all(axis=0)
+    return beaten
 
 
 class _Groups:
@@ -300,12 +345,17 @@ class _Groups:
 class _Rises:
     """For each column of one table, the least rise from a row to the next within each
     chunk of rows ``k * C .. k * C + C`` (``C`` at least the rows of a block, so the rows a
-    candidate reads in a block lie in two chunks); ``UNKNOWN_RISE`` until a chunk is filled."""
+    candidate reads in a block lie in two chunks); ``UNKNOWN_RISE`` until a chunk is filled.
+
+    The table's rows are a whole number of chunks, so the chunk of flat index ``i`` (column
+    ``c``, row ``r``) is ``i // C = c * rows / C + r // C``: no division by the row count."""
 
     def __init__(self, table: np.ndarray, chunk: int) -> None:
         self.table, self.chunk = table, chunk
         cols, rows = table.shape
-        self.least = np.full((cols, rows // chunk + 2), UNKNOWN_RISE, dtype=np.int64)
+        if rows % chunk:
+            raise ValueError(f"rows={rows} is not a whole number of chunks of {chunk}")
+        self.least = np.full((cols, rows // chunk), UNKNOWN_RISE, dtype=np.int64)
         self.known = 0  # chunks 0 .. known - 1 are filled
 
     def update(self, steps: int) -> None:
@@ -320,11 +370,9 @@ class _Rises:
     def floor(self, index: np.ndarray, rows: int) -> np.ndarray:
         """The least rise over the entries ``index .. index + rows - 1`` (flat indices into the
         table, one run of a column each): the chunks of their first and last rise."""
-        column, row = np.divmod(index, self.table.shape[1])
-        at = column * self.least.shape[1]
-        last = row + max(rows - 2, 0)
         flat = self.least.reshape(-1)
-        return np.minimum(flat[at + row // self.chunk], flat[at + last // self.chunk])
+        first = flat.take(index // self.chunk)
+        return np.minimum(first, flat.take((index + max(rows - 2, 0)) // self.chunk), out=first)
 
 
 class _Offer:
@@ -364,8 +412,7 @@ class _Offer:
         seeds = self._seeds(waiting, firsts)
         self._evaluate(waiting, seeds)
         steps = np.asarray(GROWTH_STEPS, dtype=self.into.dtype)
-        rows = np.arange(len(self.into), dtype=self.into.dtype)
-        ceiling = (self.into[None, :, :] - (steps[:, None] * rows)[:, :, None]).max(axis=1)
+        ceiling = _ceilings(self.into, steps)
         rests = []
         for source, first, seed in zip(waiting, firsts, seeds, strict=True):
             beaten = self._beaten(source, first, steps, ceiling)
@@ -374,7 +421,8 @@ class _Offer:
         self._evaluate(waiting, rests)
 
     def _first_values(self, name: str, with_t: bool, base, const, dst) -> np.ndarray:
-        first = self.flats[name][base + self.t0] + const
+        first = self.flats[name].take(base + self.t0)
+        first += const
         if with_t:
             first += self.t0
         return first
@@ -433,6 +481,16 @@ class _Offer:
                 )
                 starts, columns = _segments(dst[part])
                 _lower_runs(self.into, values, starts, columns, rows, with_t)
+
+
+def _block_rows(columns: int) -> int:
+    """The rows of a block of a table of ``columns`` columns."""
+    return NARROW_BLOCK if columns <= NARROW_COLUMNS else BLOCK
+
+
+def _stored_rows(rows: int, block: int) -> int:
+    """The rows a column stores: ``rows`` rounded up to whole blocks."""
+    return -(-rows // block) * block
 
 
 class BreakpointTables:
@@ -501,7 +559,9 @@ class BreakpointTables:
             return DPSize(0, 0.0)
         splits = sum(isinstance(o, Split) for spec in self.specs for o in spec.options)
         rows, wide = self.allocation(steps, width) or (self.capacity, self.width)
-        return dp_size(len(self.specs), splits, rows - 1, self.off + wide + 1, alpha)
+        columns = self.off + wide + 1
+        stored = _stored_rows(rows, _block_rows(columns))
+        return dp_size(len(self.specs), splits, rows - 1, columns, alpha, stored)
 
     def value(self, name: str, t: int, units: int) -> int:
         """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= ``inf`` if infeasible."""
@@ -519,10 +579,14 @@ class BreakpointTables:
         self.capacity, self.width, self.steps = rows, width, -1
         self.cols = self.off + width + 1
         # read once per allocation: the windows and left_plus_y are sized by it
-        self.block = BLOCK
+        self.block = _block_rows(self.cols)
         self.row = np.empty(self.cols, dtype=np.int64)  # the row being filled
-        # unfilled rows must hold the marker: a block's candidates may read them
-        self.tab = {s.name: np.full((self.cols, rows), self.inf, self._dtype) for s in self.specs}
+        # unfilled rows must hold the marker: a block's candidates may read them. Each column
+        # holds whole blocks of rows (``stride``), the chunks of ``_Rises``
+        self.stride = _stored_rows(rows, self.block)
+        self.tab = {
+            s.name: np.full((self.cols, self.stride), self.inf, self._dtype) for s in self.specs
+        }
         self.flat = {name: table.reshape(-1) for name, table in self.tab.items()}
         self.rises = {name: _Rises(table, max(self.block, 1)) for name, table in self.tab.items()}
         # the last rows and the first ones, row-major: the windows and the breakpoint search
@@ -712,13 +776,11 @@ class BreakpointTables:
         # a group is skipped when on every row of the block its bound there is no less than
         # the split's value found so far (which the final value can only be below)
         upper = offer.into[:, first:]
-        bounded = upper < self.inf
-        scaled = np.where(bounded, upper, 0).astype(np.int64) * B
-        steps = np.arange(len(upper), dtype=np.int64)[:, None, None]
+        scaled = upper.astype(np.int64) * B
+        scaled[:, (upper >= self.inf).any(axis=0)] = np.iinfo(np.int64).max  # never beaten
         for groups, part, with_t, bound, growth, now in later:
-            beaten = (bound + steps * growth >= scaled[:, None, :]) & bounded[:, None, :]
             keep = np.zeros_like(now)
-            keep[:, first:] = ~beaten.all(axis=0)
+            keep[:, first:] = ~_groups_beaten(bound, growth, scaled, B)
             offer.add(part, with_t, *groups.selected(keep & ~now))
 
     def _first_column(self, spec: TableSpec, option: Split) -> int:
@@ -794,7 +856,7 @@ class BreakpointTables:
         neighbours finite), so their sum is infeasible throughout or convex on the middle,
         where its least value is at the first split point from which it does not fall:
         found by bisection (the windows search the other split points exactly)."""
-        lo, y_min, s, cap = option.lo, option.y_min, option.shift, self.capacity
+        lo, y_min, s, cap = option.lo, option.y_min, option.shift, self.stride
         left, right = self.flat[option.left], self.flat[option.right]
         t = np.arange(t0, t1, dtype=np.int64)[:, None]
         low = np.broadcast_to(t - t0 + y_min + 1, (len(t), len(columns))).copy()
@@ -949,7 +1011,7 @@ class BreakpointTables:
         key = (spec.name, option)
         s, lo, y_min = option.shift, option.lo, option.y_min
         first = self.first_column[key]
-        cap, L, R = self.capacity, option.left, option.right
+        cap, L, R = self.stride, option.left, option.right
         least = self._least_grouped_row(option)
         (by_left, by_right), (group_left, group_right) = self.candidates[key], self.groups[key]
         # breakpoint r of column M of the left part: split point y = r - lo, for rows t > y + 1

@@ -149,10 +149,14 @@ class DPSize:
     seconds: float
 
 
-def dp_size(tables: int, splits: int, steps: int, columns: int, alpha: float) -> DPSize:
+def dp_size(
+    tables: int, splits: int, steps: int, columns: int, alpha: float, stored_rows: int = 0
+) -> DPSize:
     """Bytes (exact) and time (estimated) of ``tables`` tables of ``steps + 1`` rows and
-    ``columns`` columns with ``splits`` split options in all."""
-    table_bytes = tables * (steps + 1) * columns * np.dtype(table_dtype(steps)).itemsize
+    ``columns`` columns with ``splits`` split options in all, each stored with
+    ``stored_rows`` rows if more (rows that are never filled, for alignment)."""
+    rows = max(steps + 1, stored_rows)
+    table_bytes = tables * rows * columns * np.dtype(table_dtype(steps)).itemsize
     if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
         return DPSize(table_bytes, math.inf)
     dense_columns = tables * min(columns, max(1, math.ceil(20 / alpha)))

@@ -33,6 +33,12 @@ def specs_of(model: str, strategy: str, output: bool, units):
     return tuple(optimal_specs(strategy, units, output).values())
 
 
+def use_blocks(monkeypatch, rows: int) -> None:
+    """Blocks of ``rows`` rows for tables of any width."""
+    monkeypatch.setattr(dp_breakpoints, "BLOCK", rows)
+    monkeypatch.setattr(dp_breakpoints, "NARROW_BLOCK", rows)
+
+
 def both_engines(specs, steps: int, width: int) -> tuple[DPTables, BreakpointTables]:
     """The full search and the breakpoint engine, both filled to ``steps`` and ``width``."""
     full, fast = DPTables(specs), BreakpointTables(specs)
@@ -219,7 +225,7 @@ def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block(
     # blocks of 5 rows start on every row of a coarse block of 16 in turn
     monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 16)
     monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 0)
-    monkeypatch.setattr(dp_breakpoints, "BLOCK", 5)
+    use_blocks(monkeypatch, 5)
     slack, growth_slack = [], []
     offer_groups = BreakpointTables._offer_groups
 
@@ -272,9 +278,10 @@ def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block(
 
 
 def test_candidates_evaluated_a_few_at_a_time_give_every_entry(monkeypatch):
-    """With room for the values of two candidates at a time on a block of 32 rows, every
-    evaluation is cut into many pieces; every entry stays equal to the full search's."""
-    monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 2 * dp_breakpoints.BLOCK)
+    """With room for the values of two candidates at a time on a block of 96 rows (the
+    tables are narrow), every evaluation is cut into many pieces; every entry stays equal
+    to the full search's."""
+    monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 2 * dp_breakpoints.NARROW_BLOCK)
     pieces = []
     row_values = dp_breakpoints._row_values
 
@@ -364,7 +371,7 @@ UNUSUAL_TABLE_SETS = {
 # 4: columns turn dense within the 150 rows, so the full-search path is taken too
 @pytest.mark.parametrize("dense_minimum", [4, dp_breakpoints.DENSE_MINIMUM, 10**9])
 @pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
-@pytest.mark.parametrize("block", [1, 5, dp_breakpoints.BLOCK])
+@pytest.mark.parametrize("block", [1, 5, dp_breakpoints.BLOCK, dp_breakpoints.NARROW_BLOCK])
 @pytest.mark.parametrize("bound_rows", [8, dp_breakpoints.BOUND_ROWS])
 def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_build(
     monkeypatch, name, dense_minimum, block, bound_rows
@@ -373,7 +380,7 @@ def test_the_engine_equals_the_full_search_for_table_sets_the_planner_does_not_b
     windows searched in full start; coarse blocks of 8 rows group the candidates (some
     sets have entries below the row before: no group may be skipped there)."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", dense_minimum)
-    monkeypatch.setattr(dp_breakpoints, "BLOCK", block)
+    use_blocks(monkeypatch, block)
     monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", bound_rows)
     monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 0)  # bound every group
     fast = assert_engines_agree(UNUSUAL_TABLE_SETS[name], steps=150, width=30)
@@ -468,7 +475,7 @@ def test_groups_skipped_by_their_bounds_leave_every_entry_equal(
     skipped, and every entry stays equal to the full search's."""
     monkeypatch.setattr(dp_breakpoints, "BOUND_ROWS", 16)
     monkeypatch.setattr(dp_breakpoints, "BOUND_MINIMUM", 1)  # bounding turns on on the way
-    monkeypatch.setattr(dp_breakpoints, "BLOCK", 4)
+    use_blocks(monkeypatch, 4)
     counts = {"offered": 0, "held": 0}
     selected, offer_groups = dp_breakpoints._Groups.selected, BreakpointTables._offer_groups
 
@@ -633,7 +640,7 @@ def test_candidates_lower_each_column_to_their_least_value(with_t, sizes):
     batch due later (kept unsorted while small), and one not yet due, which must not count.
     A single candidate counts like any other."""
     rng = np.random.default_rng(sum(sizes))
-    table = rng.integers(0, 1000, size=310)  # bases up to 290, rows up to t + 2
+    table = rng.integers(0, 1000, size=312)  # bases up to 290, rows up to t + 2 (whole chunks)
     columns, t = 12, 9
     candidates = dp_breakpoints._Candidates(with_t, np.int64)
     batches = []
@@ -739,6 +746,42 @@ def test_an_offer_lowers_each_column_to_its_least_value_and_skips_only_losers(
     assert np.array_equal(into, expected)
     left_out = np.setdiff1d(np.arange(size), np.concatenate(evaluated))
     assert (values[:, left_out] >= into[:, dst[left_out]]).all()
+
+
+@settings(max_examples=300)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 6),
+    scale=st.sampled_from([1, 16]),
+    top=st.sampled_from([3, 200, 10_000]),
+)
+def test_a_group_is_skipped_exactly_when_its_bound_stays_above_on_every_row(seed, rows, scale, top):
+    """The skip test of the groups against a row-by-row check: growths on, between and
+    beyond the listed ones (negative too), bounds near each column's ceiling, and a
+    column where a row is infeasible (never skipped)."""
+    rng = np.random.default_rng(seed)
+    groups, columns = 7, 5
+    upper = rng.integers(0, 2 * top, size=(rows, columns)).cumsum(axis=0) * scale
+    growth = rng.integers(-2 * scale, top * scale, size=(groups, columns))
+    growth[0] = scale * np.asarray(dp_breakpoints.GROUP_GROWTHS[:columns])
+    steps = np.arange(rows)[:, None, None]
+    ceiling = (upper[:, None, :] - steps * growth).max(axis=0)
+    bound = ceiling + rng.integers(-2, 2, size=(groups, columns))
+    upper[rng.integers(rows), columns - 1] = np.iinfo(np.int64).max
+    expected = (bound + steps * growth >= upper[:, None, :]).all(axis=0)
+    beaten = dp_breakpoints._groups_beaten(bound, growth, upper, scale)
+    assert np.array_equal(beaten, expected)
+    assert beaten.any() and not beaten.all() and not beaten[:, -1].any()
+
+
+def test_narrow_tables_fill_longer_blocks_and_every_column_holds_whole_blocks():
+    spec = paper_spec("msm", units_for(1))
+    for width, block in [(100, dp_breakpoints.NARROW_BLOCK), (600, dp_breakpoints.BLOCK)]:
+        tables = BreakpointTables((spec,))
+        tables.ensure(70, width)
+        assert tables.cols > dp_breakpoints.NARROW_COLUMNS or block != dp_breakpoints.BLOCK
+        assert tables.block == block, width
+        assert tables.tab["C"].shape[1] % block == 0 and tables.tab["C"].shape[1] > 70
 
 
 @pytest.mark.parametrize("steps", [10, 5000, 70_000])

@@ -43,12 +43,13 @@ def test_hsm_closed_form_answers_for_any_size(t, m):
     assert mb.cost(t, m, strategy="hsm") == hsm_cost(t, m)
 
 
-def test_table_bytes_are_estimated_exactly():
+@pytest.mark.parametrize("width", [500, 2000])  # narrow tables and wide ones: other blocks
+def test_table_bytes_are_estimated_exactly(width):
     units = units_for(7 / 3)
     tables = optimal_tables("msm", units, True)
     tables.__init__(tables.specs)  # empty, whatever earlier tests filled
-    size = tables.size(300, 500, 7 / 3)
-    tables.ensure(300, 500)
+    size = tables.size(300, width, 7 / 3)
+    tables.ensure(300, width)
     assert size.table_bytes == sum(table.nbytes for table in tables.tab.values())
     assert tables.size(200, 400, 7 / 3).table_bytes == 0  # covered already
 
