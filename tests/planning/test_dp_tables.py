@@ -298,8 +298,9 @@ def test_candidates_evaluated_a_few_at_a_time_give_every_entry(monkeypatch):
 def test_a_column_stays_dense_once_it_is(monkeypatch):
     """A dense column's breakpoints stop being candidates, so its splits must stay searched
     in full. With a small least limit, columns are called dense early and later fall back
-    below the limit, which grows with t; they must stay dense all the same."""
+    below the limit, which grows with t (by t / 8 here); they must stay dense all the same."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 2)
+    monkeypatch.setattr(dp_breakpoints, "DENSE_FRACTION", 8)
     seen = []
     find_breakpoints = BreakpointTables._find_breakpoints
 
