@@ -221,8 +221,9 @@ def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _ceilings(values: np.ndarray, growths: np.ndarray) -> np.ndarray:
     """``max_i (values[i] - i * g)`` for each growth ``g`` (one row per growth, one column
     per column of ``values``). A lower bound ``b`` that grows by ``g`` per row stays at least
-    ``values[i]`` on every row ``i`` exactly when ``b >= `` that ceiling; as ``i >= 0``, the
-    ceiling never rises with ``g``, so any growth at most ``g`` gives one at least as high."""
+    ``values[i]`` on every row ``i`` exactly when ``b`` is at least that ceiling; as
+    ``i >= 0``, the ceiling never rises with ``g``, so any growth at most ``g`` gives one at
+    least as high."""
     rows = np.arange(len(values), dtype=np.int64)
     return (values[None, :, :] - (growths[:, None] * rows)[:, :, None]).max(axis=1)
 
@@ -247,9 +248,9 @@ def _lower_runs(into, values, starts, columns, rows, with_t: bool) -> None:
 
 
 def _groups_beaten(bound, growth, upper, scale: int) -> np.ndarray:
-    """Whether ``bound + i * growth >= upper[i]`` on every row ``i`` (groups by columns;
-    ``upper`` one row per row of the block, one column per column, its least value is
-    ``upper[0]`` or more on a feasible column).
+    """Whether ``bound + i * growth >= upper[i]`` on every row ``i`` (``bound`` and
+    ``growth``: one row per group, one column per column; ``upper``: one row per row of the
+    block; a column holding int64's largest value is never beaten).
 
     Decided per column by the ceiling of ``upper`` (``_ceilings``) for the growths
     ``scale * GROUP_GROWTHS`` next below and next above ``growth``: at or above the lower
@@ -781,8 +782,9 @@ class BreakpointTables:
         # a group is skipped when on every row of the block its bound there is no less than
         # the split's value found so far (which the final value can only be below)
         upper = offer.into[:, first:]
-        scaled = upper.astype(np.int64) * B
-        scaled[:, (upper >= self.inf).any(axis=0)] = np.iinfo(np.int64).max  # never beaten
+        feasible = upper < self.inf
+        scaled = np.where(feasible, upper, 0).astype(np.int64) * B
+        scaled[:, ~feasible.all(axis=0)] = np.iinfo(np.int64).max  # never beaten
         for groups, part, with_t, bound, growth, now in later:
             keep = np.zeros_like(now)
             keep[:, first:] = ~_groups_beaten(bound, growth, scaled, B)

@@ -776,11 +776,13 @@ def test_a_group_is_skipped_exactly_when_its_bound_stays_above_on_every_row(seed
 
 
 def test_narrow_tables_fill_longer_blocks_and_every_column_holds_whole_blocks():
+    """Tables of at most NARROW_COLUMNS columns fill blocks of NARROW_BLOCK rows, wider
+    ones of BLOCK rows; a column stores whole blocks of rows (the chunks of the rises)."""
     spec = paper_spec("msm", units_for(1))
     for width, block in [(100, dp_breakpoints.NARROW_BLOCK), (600, dp_breakpoints.BLOCK)]:
         tables = BreakpointTables((spec,))
         tables.ensure(70, width)
-        assert tables.cols > dp_breakpoints.NARROW_COLUMNS or block != dp_breakpoints.BLOCK
+        assert (tables.cols > dp_breakpoints.NARROW_COLUMNS) == (block == dp_breakpoints.BLOCK)
         assert tables.block == block, width
         assert tables.tab["C"].shape[1] % block == 0 and tables.tab["C"].shape[1] > 70
 
