@@ -260,7 +260,7 @@ def _groups_beaten(bound, growth, upper, scale: int) -> np.ndarray:
     ceiling = _ceilings(upper, grid)
     columns = np.broadcast_to(np.arange(bound.shape[1]), bound.shape)
     above = np.searchsorted(grid, growth)  # grid[above] >= growth; len(grid): beyond it
-    below = np.where(grid[np.minimum(above, len(grid) - 1)] == growth, above, above - 1)
+    below = np.searchsorted(grid, growth, side="right") - 1  # -1: below every growth
     beaten = (below >= 0) & (bound >= ceiling[np.maximum(below, 0), columns])
     beyond = above == len(grid)
     unknown = bound >= ceiling[np.minimum(above, len(grid) - 1), columns]
