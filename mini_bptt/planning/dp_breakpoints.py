@@ -52,11 +52,14 @@ legal split's value or more: the minimum is exact. The first rows, while the
 window of small ``y`` would read rows not filled yet, are searched in full.
 
 A column whose breakpoints are dense (more than ``max(32, t / 2)``, e.g. the
-quadratic one-slot columns) would make the candidate lists as long as the range;
-a split touching such a column is evaluated over its whole range instead, as the
-reference does, unless both parts are convex (or infeasible) on every row that the split
-points between the two windows read: then its minimum there is found by bisection
-(``_middle_minima``; the quadratic columns are convex).
+quadratic one-slot columns) makes a split's candidates as many as its split points.
+Where a part of a split is dense and both parts are convex (or infeasible) on every row
+that the split points between the two windows read, the split's minimum there is found
+by bisection instead (``_middle_minima``; the quadratic columns are convex), and none of
+that column's candidates is offered in the block: the windows and the bisection cover
+every split point. Elsewhere dense columns are read from their candidates like the
+others (every breakpoint is kept as a candidate), so no split is searched in full after
+the first rows.
 
 At long sequences a column's breakpoints grow with ``t`` (a slope between two
 integers is written by increments such as 4, 4, 4, 5, each 5 a breakpoint), so
@@ -113,17 +116,18 @@ row-major.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from mini_bptt.planning import limits
 from mini_bptt.planning.dp_tables import Progress, Run, Same, Single, Split, TableSpec
 from mini_bptt.planning.limits import DPSize, dp_size
 
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
-# ... or t / 2, whichever is larger. A dense column is searched in full on every row; as
-# candidates, a block reads each of its breakpoints once (and on every row only those
-# that may win), so only columns of breakpoints at most rows are dense. Side by side:
-# cost(3000, 150, alpha=1, internal_has_output=False) 0.45 s with t / 8, 0.37 s with
-# t / 2; cost(10**4, 100, same) 2.28 s and 1.52 s; cost(10**5, 200, alpha=5) 45 s both
+# ... or t / 2, whichever is larger. Where both parts are convex, a dense split column's
+# middle is bisected and its candidates are not offered. Side by side, alternating in
+# fresh processes: cost(3000, 150, alpha=1, internal_has_output=False) 0.29 s with t / 2,
+# 0.30 s with t / 8, 0.28 s with no column dense (t / 1); cost(5000, 60, alpha=4.5,
+# strategy="ism"), whose dense columns are convex: 0.86, 0.88 and 1.01 s
 DENSE_FRACTION = 2
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
 # rows whose candidates are evaluated together, at most. Per row, a block's windows cost in
@@ -134,9 +138,9 @@ MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is
 BLOCK = 32
 NARROW_BLOCK = 96  # ... for tables of at most NARROW_COLUMNS columns
 NARROW_COLUMNS = 512
-# candidate values computed at once, at most: a piece is read row by row, and its
-# candidates' cache lines stay in the cache from one row to the next (measured:
-# cost(40_000, 200, alpha=5) 21.3 s with 2**22, 18.0 s with 2**16)
+# candidate values computed at once, at most: a piece's values stay in the cache while
+# they are reduced (measured with the values gathered row by row: cost(40_000, 200,
+# alpha=5) 21.3 s with 2**22, 18.0 s with 2**16)
 BLOCK_VALUES = 2**16
 GROWTH_STEPS = (0, 1, 2, 3, 4, 6)  # growths per row that the skip test of a candidate uses
 # growths per row (times the coarse block) that decide most groups' skip test at once
@@ -228,22 +232,22 @@ def _ceilings(values: np.ndarray, growths: np.ndarray) -> np.ndarray:
     return (values[None, :, :] - (growths[:, None] * rows)[:, :, None]).max(axis=1)
 
 
-def _row_values(flat: np.ndarray, t0: int, count: int, base, const):
-    """(rows ``t0 .. t0 + count - 1``, the candidates' values on them without ``t``):
-    one row of values per table row, so that each reduction reads one contiguous row."""
-    rows = np.arange(t0, t0 + count, dtype=const.dtype)
-    values = flat.take(rows[:, None] + base[None, :])
-    values += const
-    return rows, values
+def _run_values(runs: np.ndarray, t0: int, base, const) -> np.ndarray:
+    """The candidates' values on the rows of a block from ``t0``, without ``t``: one row per
+    candidate. ``runs`` is the table's runs of a block's length (``sliding_window_view``),
+    so each candidate's values are one contiguous run of its column, copied whole."""
+    values = runs[base + t0]
+    values += const[:, None]
+    return values
 
 
-def _lower_runs(into, values, starts, columns, rows, with_t: bool) -> None:
-    """``into[:, columns]`` lowered to the least of ``values`` over each run of candidates
-    from ``starts``, one row per table row; the row's own ``t`` is the same for every
+def _lower_runs(into, values, starts, columns, t0: int, with_t: bool) -> None:
+    """``into[:, columns]`` lowered to the least of ``values`` (one row per candidate) over
+    each run of candidates from ``starts``; the row's own ``t`` is the same for every
     candidate of a run, so it is added after the minimum."""
-    lowest = np.minimum.reduceat(values, starts, axis=1)
+    lowest = np.minimum.reduceat(values, starts, axis=0).T
     if with_t:
-        lowest += rows[:, None]
+        lowest += np.arange(t0, t0 + len(into), dtype=lowest.dtype)[:, None]
     into[:, columns] = np.minimum(into[:, columns], lowest)
 
 
@@ -397,15 +401,25 @@ class _Offer:
     """
 
     def __init__(
-        self, into: np.ndarray, t0: int, flats: dict, rises: dict, never_falls: dict
+        self,
+        into: np.ndarray,
+        t0: int,
+        flats: dict,
+        rises: dict,
+        never_falls: dict,
+        bisected: np.ndarray | None = None,
     ) -> None:
         self.into, self.t0, self.flats, self.rises = into, t0, flats, rises
         self.never_falls = never_falls  # per table: no entry below the one a row before
+        self.bisected = bisected  # per column: its minimum is found without candidates
         self.waiting: list[tuple[str, bool, np.ndarray, np.ndarray, np.ndarray]] = []
 
     def add(self, name: str, with_t: bool, base, const, dst) -> None:
         """Candidates reading table ``name`` (``base, const, dst`` as in ``_Candidates``,
-        sorted by ``dst``)."""
+        sorted by ``dst``); those of bisected columns are dropped."""
+        if self.bisected is not None and len(dst):
+            keep = ~self.bisected[dst]
+            base, const, dst = base[keep], const[keep], dst[keep]
         if len(dst):
             self.waiting.append((name, with_t, base, const, dst))
 
@@ -479,14 +493,13 @@ class _Offer:
             if len(parts) > 1:
                 order = np.argsort(dst, kind="stable")
                 base, const, dst = base[order], const[order], dst[order]
+            runs = sliding_window_view(self.flats[name], len(self.into))
             chunk = max(1, BLOCK_VALUES // len(self.into))
             for low in range(0, len(dst), chunk):
                 part = slice(low, low + chunk)
-                rows, values = _row_values(
-                    self.flats[name], self.t0, len(self.into), base[part], const[part]
-                )
+                values = _run_values(runs, self.t0, base[part], const[part])
                 starts, columns = _segments(dst[part])
-                _lower_runs(self.into, values, starts, columns, rows, with_t)
+                _lower_runs(self.into, values, starts, columns, self.t0, with_t)
 
 
 def _block_rows(columns: int) -> int:
@@ -586,7 +599,6 @@ class BreakpointTables:
         self.cols = self.off + width + 1
         # read once per allocation: the windows and left_plus_y are sized by it
         self.block = _block_rows(self.cols)
-        self.row = np.empty(self.cols, dtype=np.int64)  # the row being filled
         # unfilled rows must hold the marker: a block's candidates may read them. Each column
         # holds whole blocks of rows (``stride``), the chunks of ``_Rises``
         self.stride = _stored_rows(rows, self.block)
@@ -641,9 +653,9 @@ class BreakpointTables:
         self.monotone = {s.name: True for s in self.specs}  # no entry below the one before
         self.first_column = {}  # per split: the least column where both parts can be feasible
         self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
+        self.right_minus_j = {}  # per split: R[j, M - shift] - j, j = t - y, for large y
         self.far = {}  # per split: the block's candidates' minimum, one row per block row
-        self.dense_columns = {}  # per split: the columns it searches in full in this block
-        self.convex_middle = {}  # per split: (columns, their middle minima per block row)
+        self.convex_middle = {}  # per split: (columns - first, their middle minima per row)
         for spec in self.specs:
             for option in spec.options:
                 if isinstance(option, Split):
@@ -800,9 +812,7 @@ class BreakpointTables:
 
         The table is column-major, so a block's rows are written to it at the block's end,
         a run per column, unless a split is searched in full on every split point
-        (``searched_in_full``, the first rows). A dense column's full search reads unfilled
-        rows of the block only at split points that the windows evaluate exactly (left row
-        ``y + lo >= t0``, right row ``t - y >= t0``), where the marker only overestimates."""
+        (``searched_in_full``, the first rows)."""
         self.searched_in_full = False
         for (name, option), (by_left, by_right) in self.candidates.items():
             key = (name, option)
@@ -811,11 +821,30 @@ class BreakpointTables:
                 continue
             if key not in self.left_plus_y:  # rows up to y_min + block + lo are filled
                 y = np.arange(option.y_min, option.y_min + self.block, dtype=self._dtype)
-                first = self.first_column[key]
+                first, s = self.first_column[key], option.shift
                 left = self.early[option.left][y + option.lo, first:]
                 self.left_plus_y[key] = left + y[:, None]
+                j = np.arange(1, self.block + 1, dtype=self._dtype)
+                right = self.early[option.right][j, first - s : self.cols - s]
+                self.right_minus_j[key] = right - j[:, None]
+            # columns with many breakpoints in a part, both parts convex on the middle: the
+            # middle's minimum by bisection, and no candidate of theirs is offered
+            s, first = option.shift, self.first_column[key]
+            left, right = self.dense[option.left], self.dense[option.right]
+            dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
+            columns = dense[self._convex_middle(option, dense)]
+            self.convex_middle[key] = None
+            bisected = None
+            if len(columns):
+                minima = self._middle_minima(option, columns, t0, t1).astype(self._dtype)
+                index = columns - first  # mostly a run of columns: a slice reads faster
+                if index[-1] - index[0] + 1 == len(index):
+                    index = slice(index[0], index[-1] + 1)
+                self.convex_middle[key] = (index, minima)
+                bisected = np.zeros(self.cols, dtype=bool)
+                bisected[columns] = True
             far = np.full((t1 - t0, self.cols), self.inf, dtype=self._dtype)
-            offer = _Offer(far, t0, self.flat, self.rises, self.monotone)
+            offer = _Offer(far, t0, self.flat, self.rises, self.monotone, bisected)
             for store, part, with_t in (
                 (by_left, option.right, False),
                 (by_right, option.left, True),
@@ -826,23 +855,6 @@ class BreakpointTables:
             self._offer_groups(key, option, offer, t0)
             offer.run()
             self.far[key] = far
-            # a column stays dense once it is (its breakpoints stop being candidates), so
-            # the split is searched in full wherever either part has a dense column: here
-            # over the columns from the least to the last dense one (mostly a run of small
-            # budgets: slices read faster than gathered columns)
-            s, first = option.shift, self.first_column[key]
-            left, right = self.dense[option.left], self.dense[option.right]
-            dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
-            self.dense_columns[key] = self.convex_middle[key] = None
-            if len(dense):
-                columns = np.arange(dense[0], dense[-1] + 1)
-                convex = self._convex_middle(option, columns)
-                searched = columns[~convex]
-                if len(searched):
-                    self.dense_columns[key] = (searched[0], searched[-1] + 1)
-                if convex.any():
-                    minima = self._middle_minima(option, columns[convex], t0, t1)
-                    self.convex_middle[key] = (columns[convex], minima)
 
     def _convex_middle(self, option: Split, columns: np.ndarray) -> np.ndarray:
         """Whether both parts of the split at ``columns`` are convex on the rows that the
@@ -898,35 +910,37 @@ class BreakpointTables:
         return self.recent[name][top - (high - low) : top + 1][::-1]
 
     def _fill_row(self, t: int, t0: int) -> None:
+        k = t % self.ring
+        shifted: dict[tuple[str, int], np.ndarray] = {}  # Single's values, shared by tables
         for spec in self.specs:
-            row = self.row
+            # filled in place in the ring (of the table's type: every sum of two entries and
+            # t fits it), then copied to its twin
+            row = self.recent[spec.name][k]
             row.fill(self.inf)
             start = self.off + spec.min_units
             if t <= 1:
                 row[start:] = t  # nothing to reverse, or forward once and reverse from the core
             else:
                 for option in spec.options:
-                    self._lower_by_option(row, spec, option, t, t0)
+                    if isinstance(option, Run):
+                        np.minimum(row, self._row(option.table, t - 1) + t, out=row)
+                    elif isinstance(option, Same):
+                        np.minimum(row, self._row(option.table, t), out=row)
+                    elif isinstance(option, Single):
+                        s = option.shift
+                        key = (option.table, s)
+                        if key not in shifted:
+                            shifted[key] = self._row(option.table, t - 1)[: self.cols - s] + 1
+                        np.minimum(row[s:], shifted[key], out=row[s:])
+                    elif option.y_min <= t - 1:
+                        self._lower_by_split(row, spec, option, t, t0)
                 row[:start] = self.inf
                 np.minimum(row, self.inf, out=row)
             if self.searched_in_full:  # else the block is written at its end (in ``ensure``)
                 self.tab[spec.name][:, t] = row
-            self.recent[spec.name][t % self.ring] = row
-            self.recent[spec.name][t % self.ring + self.ring] = row
+            self.recent[spec.name][k + self.ring] = row
             if t < len(self.early[spec.name]):
                 self.early[spec.name][t] = row
-
-    def _lower_by_option(self, row: np.ndarray, spec: TableSpec, option, t: int, t0: int) -> None:
-        if isinstance(option, Run):
-            np.minimum(row, self._row(option.table, t - 1) + np.int64(t), out=row)
-        elif isinstance(option, Same):
-            np.minimum(row, self._row(option.table, t), out=row)
-        elif isinstance(option, Single):
-            s = option.shift
-            shifted = self._row(option.table, t - 1)[: self.cols - s] + np.int64(1)
-            np.minimum(row[s:], shifted, out=row[s:])
-        elif option.y_min <= t - 1:
-            self._lower_by_split(row, spec, option, t, t0)
 
     def _lower_by_split(
         self, row: np.ndarray, spec: TableSpec, option: Split, t: int, t0: int
@@ -953,21 +967,19 @@ class BreakpointTables:
         np.minimum(found, block.min(axis=0), out=found)
         # large y, t0 - 1..t - 1: left-part breakpoints not known yet, left candidates not
         # due yet
+        # (y = t - j for the right part's rows j = 1 .. t - a: y's own t is added after)
         a = t0 - 1
-        block = (
-            self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
-            + self.early[option.right][1 : t - a + 1, first - s : self.cols - s]
-        )
-        block += np.arange(t - 1, a - 1, -1, dtype=block.dtype)[:, None]
-        np.minimum(found, block.min(axis=0), out=found)
+        block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
+        block = block + self.right_minus_j[key][: t - a]
+        least = block.min(axis=0)
+        least += t
+        np.minimum(found, least, out=found)
         if self.convex_middle[key] is not None:  # the middle split points, by bisection
-            columns, minima = self.convex_middle[key]
-            middle = found[columns - first]
-            found[columns - first] = np.minimum(middle, minima[t - t0])
-        if self.dense_columns[key] is not None:  # the whole range, as the reference does
-            low, high = self.dense_columns[key]
-            dense = found[low - first : high - first]
-            np.minimum(dense, self._search(option, low, high, t), out=dense)
+            index, minima = self.convex_middle[key]
+            if isinstance(index, slice):
+                np.minimum(found[index], minima[t - t0], out=found[index])
+            else:
+                found[index] = np.minimum(found[index], minima[t - t0])
         np.minimum(row[first:], found, out=row[first:])
 
     def _search(self, option: Split, low: int, high: int, t: int) -> np.ndarray:
@@ -1005,10 +1017,8 @@ class BreakpointTables:
             self.bp_found[spec.name].append((cols, low + offsets))
             count = self.bp_count[spec.name]
             count += np.bincount(cols, minlength=self.cols)
-            limit = max(DENSE_MINIMUM, (high + 1) // DENSE_FRACTION)
-            self.dense[spec.name] |= count > limit
-            keep = ~self.dense[spec.name][cols]
-            fresh[spec.name] = (cols[keep], low + offsets[keep])
+            self.dense[spec.name] = count > max(DENSE_MINIMUM, (high + 1) // DENSE_FRACTION)
+            fresh[spec.name] = (cols, low + offsets)
         self.searched = high
         for name, option in self.candidates:
             self._add_candidates(self.by_name[name], option, fresh)

@@ -26,8 +26,9 @@ import numpy as np
 from mini_bptt.cells._checks import available_memory, shown
 
 # Time model of the breakpoint DP, measured on a 2-core AMD EPYC VM (bench/bench_planner.py):
-# per split and row a fixed part, per split and entry a part, and the dense columns that
-# are searched in full. It is an estimate for refusing hour-long requests, not a promise.
+# per split and row a fixed part, per split and entry a part, and the columns with a
+# breakpoint on most rows (the one-slot columns), whose split points to read grow with t.
+# It is an estimate for refusing hour-long requests, not a promise.
 SECONDS_PER_SPLIT_ROW = 1.2e-4
 SECONDS_PER_SPLIT_ENTRY = 1.5e-7
 SECONDS_PER_DENSE_ENTRY = 2e-9

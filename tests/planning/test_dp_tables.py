@@ -171,10 +171,8 @@ def test_a_split_is_read_back_over_its_ends_and_every_breakpoint(alpha, model, s
 
 @pytest.mark.parametrize("alpha", [1, 2.5])
 @pytest.mark.parametrize("model, strategy, output", configurations())
-def test_dense_columns_searched_in_full_give_the_same_entries(
-    monkeypatch, alpha, model, strategy, output
-):
-    """Columns called dense after 4 breakpoints: the whole-range path takes most splits."""
+def test_columns_dense_early_give_the_same_entries(monkeypatch, alpha, model, strategy, output):
+    """Columns called dense after 4 breakpoints: the middle of most splits is bisected."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 4)
     monkeypatch.setattr(dp_breakpoints, "DENSE_FRACTION", 1000)
     units = units_for(alpha)
@@ -189,8 +187,8 @@ def test_dense_columns_searched_in_full_give_the_same_entries(
 def test_without_dense_columns_the_candidates_alone_give_every_entry(
     monkeypatch, alpha, model, strategy, output
 ):
-    """No column is ever searched in full: every split is read from its ends and the
-    breakpoint candidates only, which are sorted and merged many times on the way."""
+    """No column is ever bisected: every split is read from its ends and the breakpoint
+    candidates only, which are sorted and merged many times on the way."""
     monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 10**9)
     units = units_for(alpha)
     steps, width = 300, 80 * units.hidden
@@ -283,38 +281,61 @@ def test_candidates_evaluated_a_few_at_a_time_give_every_entry(monkeypatch):
     to the full search's."""
     monkeypatch.setattr(dp_breakpoints, "BLOCK_VALUES", 2 * dp_breakpoints.NARROW_BLOCK)
     pieces = []
-    row_values = dp_breakpoints._row_values
+    run_values = dp_breakpoints._run_values
 
-    def recording(flat, t0, count, base, const):
-        pieces.append(count * len(base))
-        return row_values(flat, t0, count, base, const)
+    def recording(runs, t0, base, const):
+        pieces.append(runs.shape[1] * len(base))
+        return run_values(runs, t0, base, const)
 
-    monkeypatch.setattr(dp_breakpoints, "_row_values", recording)
+    monkeypatch.setattr(dp_breakpoints, "_run_values", recording)
     specs = specs_of("optimal", "msm", True, units_for(2.5))
     assert_engines_agree(specs, steps=300, width=60)
     assert max(pieces) <= dp_breakpoints.BLOCK_VALUES and len(pieces) > 1000
 
 
-def test_a_column_stays_dense_once_it_is(monkeypatch):
-    """A dense column's breakpoints stop being candidates, so its splits must stay searched
-    in full. With a small least limit, columns are called dense early and later fall back
-    below the limit, which grows with t (by t / 8 here); they must stay dense all the same."""
-    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 2)
-    monkeypatch.setattr(dp_breakpoints, "DENSE_FRACTION", 8)
-    seen = []
-    find_breakpoints = BreakpointTables._find_breakpoints
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_columns_with_many_breakpoints_are_bisected_or_offered(
+    monkeypatch, model, strategy, output
+):
+    """Columns called dense after 4 breakpoints (blocks of 8 rows): where both parts of a
+    split are convex on the middle, its minimum there is bisected and none of the column's
+    candidates is offered; elsewhere the candidates are offered as usual. Both happen, and
+    every entry stays equal to the full search's."""
+    monkeypatch.setattr(dp_breakpoints, "DENSE_MINIMUM", 4)
+    monkeypatch.setattr(dp_breakpoints, "DENSE_FRACTION", 1000)
+    use_blocks(monkeypatch, 8)
+    bisected_offered, bisected_count, dense_offered = [], [], []
+    run = dp_breakpoints._Offer.run
 
-    def recording(self, low, high):
-        find_breakpoints(self, low, high)
-        seen.append((high, self.dense["C"].copy(), self.bp_count["C"].copy()))
+    def recording(self):
+        for *_, dst in self.waiting:
+            if self.bisected is not None:
+                bisected_offered.append(int(self.bisected[dst].sum()))
+        run(self)
 
-    monkeypatch.setattr(BreakpointTables, "_find_breakpoints", recording)
-    BreakpointTables((paper_spec("msm", units_for(4.5)),)).ensure(200, 40)
-    fell_below = False
-    for (_, before, _), (r, after, count) in zip(seen[:-1], seen[1:], strict=True):
-        assert not (before & ~after).any()
-        fell_below |= (after & (count <= max(2, (r + 1) // 8))).any()
-    assert fell_below
+    begin_block = BreakpointTables._begin_block
+
+    def after_begin(self, t0, t1):
+        begin_block(self, t0, t1)
+        for (name, option), middle in self.convex_middle.items():
+            first = self.first_column[(name, option)]
+            left, right = self.dense[option.left], self.dense[option.right]
+            s = option.shift
+            dense = set(first + np.flatnonzero(left[first:] | right[first - s : self.cols - s]))
+            columns = np.arange(self.cols - first)[middle[0]] if middle else []
+            bisected = set(first + np.asarray(columns, dtype=int))
+            assert bisected <= dense
+            bisected_count.append(len(bisected))
+            dense_offered.append(len(dense - bisected))
+
+    monkeypatch.setattr(dp_breakpoints._Offer, "run", recording)
+    monkeypatch.setattr(BreakpointTables, "_begin_block", after_begin)
+    units = units_for(2.5)
+    assert_engines_agree(specs_of(model, strategy, output, units), 200, 60 * units.hidden)
+    assert sum(bisected_offered) == 0 and len(bisected_offered) > 0
+    assert sum(bisected_count) > 0
+    if strategy == "msm":  # its dense columns are not all convex
+        assert sum(dense_offered) > 0
 
 
 # The breakpoint argument holds for any options, not only the planner's: table sets whose
@@ -361,7 +382,7 @@ UNUSUAL_TABLE_SETS = {
         TableSpec("C", 2, (Run("C"), Split("B", -1, "A", 1, y_min=2))),
     ),
     # B is quadratic in every column (only Run is feasible), so its columns turn dense and
-    # A's right part never does: A must be searched in full where its left part is dense
+    # A's right part never does: A is bisected only where its right part is convex too
     "a split whose left part alone is dense": (
         TableSpec("A", 1, (Run("A"), Split("B", 0, "A", 1))),
         TableSpec("B", 1, (Run("B"), Single("A", 50))),
@@ -369,7 +390,7 @@ UNUSUAL_TABLE_SETS = {
 }
 
 
-# 4: columns turn dense within the 150 rows, so the full-search path is taken too
+# 4: columns turn dense within the 150 rows, so the bisection is taken too
 @pytest.mark.parametrize("dense_minimum", [4, dp_breakpoints.DENSE_MINIMUM, 10**9])
 @pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
 @pytest.mark.parametrize("block", [1, 5, dp_breakpoints.BLOCK, dp_breakpoints.NARROW_BLOCK])
