@@ -129,7 +129,11 @@ DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, a
 # 0.30 s with t / 8, 0.28 s with no column dense (t / 1); cost(5000, 60, alpha=4.5,
 # strategy="ism"), whose dense columns are convex: 0.86, 0.88 and 1.01 s
 DENSE_FRACTION = 2
-MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small
+MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small:
+# of at most SMALL_ENTRIES entries. Beyond, the columns asked for cost more than a refill
+# saves: cost(3000, 150, alpha=1, internal_has_output=False) fills 150 columns, not 256,
+# in about 7% less time (the sweeps of the paper's figures, T <= 1000, keep 256)
+SMALL_ENTRIES = 2**18
 # rows whose candidates are evaluated together, at most. Per row, a block's windows cost in
 # proportion to the block times the columns, its candidate offers about in proportion to
 # the candidates over the block, so narrow tables take longer blocks. Single runs, side by
@@ -148,7 +152,12 @@ GROUP_GROWTHS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)
 # the least rise of rows not all filled yet: no candidate reading them is skipped
 UNKNOWN_RISE = -(2**62)
 BOUND_ROWS = 1024  # rows of a coarse block, whose chord bounds the candidates in it
-BOUND_MINIMUM = 64  # a split's groups are bounded once they hold this many per column
+# a split's groups are bounded once they hold this many per column. Bounding pays at long
+# sequences only: cost(3000, 150, alpha=1, internal_has_output=False) runs 7% fewer
+# instructions (valgrind) with 128 than with 64 (no group bounded), cost(10**4, 100) as
+# many; cost(100_000, 200, alpha=5), alternating: 52.1, 49.5, 45.5 s with 128 and 49.6,
+# 48.7, 46.0 s with 64
+BOUND_MINIMUM = 128
 NO_BOUND = -(2**62)  # the bound of a group that cannot be bounded: it is always offered
 
 
@@ -216,9 +225,17 @@ class _Candidates:
         return runs
 
 
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Whether each entry of ``values`` differs from the one before (the first does)."""
+    starts = np.empty(len(values), dtype=bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    return starts
+
+
 def _segments(dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts of the runs of equal values in sorted ``dst``, and those values."""
-    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]])
+    starts = np.flatnonzero(_run_starts(dst))
     return starts, dst[starts]
 
 
@@ -391,7 +408,9 @@ class _Offer:
     Each candidate is first read at the block's first row only (its *first* value), and
     gets a floor ``g`` on its rise per row: the least rise between consecutive rows it
     reads (``_Rises``), plus 1 when its value holds ``t``. Round 1 evaluates, on every row,
-    one candidate per column with the least first value. Round 2 evaluates the others,
+    one candidate per column with the least first value and one with the least value on
+    the block's last row (the split point that wins moves within a block, and the two
+    bound ``into`` from above at both ends). Round 2 evaluates the others,
     except those that cannot lower ``into``: on row ``t0 + i`` a candidate is worth at
     least ``first + i * g``, so it is skipped when ``first >= into[i] - i * g`` on every
     row. ``g`` is rounded down to a step of ``GROWTH_STEPS`` (a smaller growth only weakens
@@ -408,8 +427,11 @@ class _Offer:
         rises: dict,
         never_falls: dict,
         bisected: np.ndarray | None = None,
+        runs: dict | None = None,
     ) -> None:
         self.into, self.t0, self.flats, self.rises = into, t0, flats, rises
+        # per table and block length: its runs of that many entries (``_run_values``)
+        self.runs = {} if runs is None else runs
         self.never_falls = never_falls  # per table: no entry below the one a row before
         self.bisected = bisected  # per column: its minimum is found without candidates
         self.waiting: list[tuple[str, bool, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -428,8 +450,18 @@ class _Offer:
         waiting, self.waiting = self.waiting, []
         if not waiting:
             return
-        firsts = [self._first_values(*source) for source in waiting]
-        seeds = self._seeds(waiting, firsts)
+        ends = np.array([self.t0, self.t0 + len(self.into) - 1])  # the block's first, last row
+        at_ends = [self._values_at(ends, *source) for source in waiting]
+        firsts = [values[0] for values in at_ends]
+        seeds = [  # per end, the least there per column (one pass over both is slower; a
+            # third seed, on the middle row, evaluated as many candidates in all)
+            np.union1d(at_first, at_last)
+            for at_first, at_last in zip(
+                self._seeds(waiting, [values[:1] for values in at_ends]),
+                self._seeds(waiting, [values[1:] for values in at_ends]),
+                strict=True,
+            )
+        ]
         self._evaluate(waiting, seeds)
         steps = np.asarray(GROWTH_STEPS, dtype=self.into.dtype)
         ceiling = _ceilings(self.into, steps)
@@ -440,27 +472,33 @@ class _Offer:
             rests.append(np.flatnonzero(~beaten))
         self._evaluate(waiting, rests)
 
-    def _first_values(self, name: str, with_t: bool, base, const, dst) -> np.ndarray:
-        first = self.flats[name].take(base + self.t0)
-        first += const
+    def _values_at(self, rows, name: str, with_t: bool, base, const, dst) -> np.ndarray:
+        """The candidates' values at ``rows`` (more where they read a row not filled yet):
+        one row of values per row."""
+        values = self.flats[name].take(base + rows[:, None])
+        values += const
         if with_t:
-            first += self.t0
-        return first
+            values += rows[:, None].astype(values.dtype)
+        return values
 
-    def _seeds(self, sources, firsts) -> list[np.ndarray]:
-        """Per source, the indices of its seeds: one candidate per column (over all sources)
-        with the column's least first value."""
-        least = np.full(self.into.shape[1], np.iinfo(self.into.dtype).max, self.into.dtype)
-        for (*_, dst), first in zip(sources, firsts, strict=True):
-            starts, columns = _segments(dst)
-            least[columns] = np.minimum(least[columns], np.minimum.reduceat(first, starts))
-        claimed = np.zeros(len(least), dtype=bool)
+    def _seeds(self, sources, values) -> list[np.ndarray]:
+        """Per source, the indices of its seeds: on each row of ``values`` (per source, one
+        row of values per row of the block), one candidate per column (over all sources)
+        with the column's least value there."""
+        rows, cols = len(values[0]), self.into.shape[1]
+        least = np.full((rows, cols), np.iinfo(self.into.dtype).max, self.into.dtype)
+        segments = [_segments(dst) for *_, dst in sources]
+        for (starts, columns), at_rows in zip(segments, values, strict=True):
+            lowest = np.minimum.reduceat(at_rows, starts, axis=1)
+            least[:, columns] = np.minimum(least[:, columns], lowest)
+        claimed = np.zeros((rows, cols), dtype=bool)
         seeds = []
-        for (*_, dst), first in zip(sources, firsts, strict=True):
-            hit = np.flatnonzero((first == least[dst]) & ~claimed[dst])
-            hit = hit[np.r_[True, dst[hit[1:]] != dst[hit[:-1]]]] if len(hit) else hit
-            claimed[dst[hit]] = True
-            seeds.append(hit)
+        for (*_, dst), at_rows in zip(sources, values, strict=True):
+            row, hit = np.nonzero((at_rows == least[:, dst]) & ~claimed[:, dst])
+            first = _run_starts(row * cols + dst[hit])  # the first hit per row and column
+            row, hit = row[first], hit[first]
+            claimed[row, dst[hit]] = True
+            seeds.append(np.unique(hit))
         return seeds
 
     def _beaten(self, source, first, steps, ceiling) -> np.ndarray:
@@ -493,7 +531,10 @@ class _Offer:
             if len(parts) > 1:
                 order = np.argsort(dst, kind="stable")
                 base, const, dst = base[order], const[order], dst[order]
-            runs = sliding_window_view(self.flats[name], len(self.into))
+            runs = self.runs.get((name, len(self.into)))
+            if runs is None:  # kept for the next blocks: making one takes about 70 us
+                runs = sliding_window_view(self.flats[name], len(self.into))
+                self.runs[(name, len(self.into))] = runs
             chunk = max(1, BLOCK_VALUES // len(self.into))
             for low in range(0, len(dst), chunk):
                 part = slice(low, low + chunk)
@@ -569,8 +610,8 @@ class BreakpointTables:
         rows = self.capacity if steps < self.capacity else max(steps + 1, 2 * self.capacity)
         wide = self.width if width <= self.width else max(width, 2 * self.width)
         # a row costs a fixed ~0.1 ms besides its entries, so small tables start wide
-        # enough to serve a sweep over budgets without refilling (up to a million entries)
-        return rows, max(wide, min(MINIMUM_WIDTH, 2**20 // rows))
+        # enough to serve a sweep over budgets without refilling (up to SMALL_ENTRIES)
+        return rows, max(wide, min(MINIMUM_WIDTH, SMALL_ENTRIES // rows))
 
     def size(self, steps: int, width: int, alpha: float) -> DPSize:
         """What ``ensure(steps, width)`` would take from here (nothing if filled already)."""
@@ -606,6 +647,7 @@ class BreakpointTables:
             s.name: np.full((self.cols, self.stride), self.inf, self._dtype) for s in self.specs
         }
         self.flat = {name: table.reshape(-1) for name, table in self.tab.items()}
+        self.runs: dict[tuple[str, int], np.ndarray] = {}  # views of ``flat``, made once
         self.rises = {name: _Rises(table, max(self.block, 1)) for name, table in self.tab.items()}
         # the last rows and the first ones, row-major: the windows and the breakpoint search
         # read whole rows, which the column-major table holds one entry per cache line. A
@@ -655,6 +697,9 @@ class BreakpointTables:
         self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
         self.right_minus_j = {}  # per split: R[j, M - shift] - j, j = t - y, for large y
         self.far = {}  # per split: the block's candidates' minimum, one row per block row
+        # per split: what its rows read in this block (first column, far from it, the two
+        # windows' constant parts, the bisected middle), or None if no column is feasible
+        self.window = {}
         self.convex_middle = {}  # per split: (columns - first, their middle minima per row)
         for spec in self.specs:
             for option in spec.options:
@@ -844,7 +889,7 @@ class BreakpointTables:
                 bisected = np.zeros(self.cols, dtype=bool)
                 bisected[columns] = True
             far = np.full((t1 - t0, self.cols), self.inf, dtype=self._dtype)
-            offer = _Offer(far, t0, self.flat, self.rises, self.monotone, bisected)
+            offer = _Offer(far, t0, self.flat, self.rises, self.monotone, bisected, self.runs)
             for store, part, with_t in (
                 (by_left, option.right, False),
                 (by_right, option.left, True),
@@ -855,6 +900,17 @@ class BreakpointTables:
             self._offer_groups(key, option, offer, t0)
             offer.run()
             self.far[key] = far
+            self.window[key] = (
+                (
+                    first,
+                    far[:, first:],
+                    self.left_plus_y[key],
+                    self.right_minus_j[key],
+                    self.convex_middle[key],
+                )
+                if first < self.cols
+                else None
+            )
 
     def _convex_middle(self, option: Split, columns: np.ndarray) -> np.ndarray:
         """Whether both parts of the split at ``columns`` are convex on the rows that the
@@ -911,31 +967,35 @@ class BreakpointTables:
 
     def _fill_row(self, t: int, t0: int) -> None:
         k = t % self.ring
-        shifted: dict[tuple[str, int], np.ndarray] = {}  # Single's values, shared by tables
+        shifted: dict[tuple[str, int, int], np.ndarray] = {}  # Single's values, shared
         for spec in self.specs:
             # filled in place in the ring (of the table's type: every sum of two entries and
-            # t fits it), then copied to its twin
+            # t fits it), then copied to its twin; the options write only the columns from
+            # ``start``, so the ones below stay infeasible
             row = self.recent[spec.name][k]
             row.fill(self.inf)
             start = self.off + spec.min_units
             if t <= 1:
                 row[start:] = t  # nothing to reverse, or forward once and reverse from the core
             else:
+                feasible = row[start:]
                 for option in spec.options:
                     if isinstance(option, Run):
-                        np.minimum(row, self._row(option.table, t - 1) + t, out=row)
+                        before = self._row(option.table, t - 1)[start:]
+                        np.minimum(feasible, before + t, out=feasible)
                     elif isinstance(option, Same):
-                        np.minimum(row, self._row(option.table, t), out=row)
+                        np.minimum(feasible, self._row(option.table, t)[start:], out=feasible)
                     elif isinstance(option, Single):
                         s = option.shift
-                        key = (option.table, s)
+                        c = max(s, start)
+                        key = (option.table, s, c)
                         if key not in shifted:
-                            shifted[key] = self._row(option.table, t - 1)[: self.cols - s] + 1
-                        np.minimum(row[s:], shifted[key], out=row[s:])
+                            before = self._row(option.table, t - 1)[c - s : self.cols - s]
+                            shifted[key] = before + 1
+                        np.minimum(row[c:], shifted[key], out=row[c:])
                     elif option.y_min <= t - 1:
                         self._lower_by_split(row, spec, option, t, t0)
-                row[:start] = self.inf
-                np.minimum(row, self.inf, out=row)
+                np.minimum(feasible, self.inf, out=feasible)
             if self.searched_in_full:  # else the block is written at its end (in ``ensure``)
                 self.tab[spec.name][:, t] = row
             self.recent[spec.name][k + self.ring] = row
@@ -947,35 +1007,33 @@ class BreakpointTables:
     ) -> None:
         s, lo, y_min = option.shift, option.lo, option.y_min
         key = (spec.name, option)
-        first = self.first_column[key]
-        if first >= self.cols:
-            return
         if not self._windowed(option, t0):  # the first rows: every split point
-            np.minimum(row[first:], self._search(option, first, self.cols, t), out=row[first:])
+            first = self.first_column[key]
+            if first < self.cols:
+                found = self._search(option, first, self.cols, t)
+                np.minimum(row[first:], found, out=row[first:])
             return
-        found = self.far[key][t - t0, first:]  # read at this row only: lowered in place
+        window = self.window[key]  # read once per row: one lookup of the split's state
+        if window is None:  # no column where both parts can be feasible
+            return
+        first, far, left_plus_y, right_minus_j, middle = window
+        found = far[t - t0]  # columns from first; read at this row only: lowered in place
         # both windows lie inside [y_min, t - 1]: a windowed block has t0 >= y_min + block
         # small y, y_min..t - t0 + y_min: right-part breakpoints not known yet, right
         # candidates not due yet
         small = t - t0 + 1
-        block = (
-            self.left_plus_y[key][:small]
-            + self._rows(option.right, t - y_min, t - y_min - small + 1)[
-                :, first - s : self.cols - s
-            ]
-        )
+        right = self._rows(option.right, t - y_min, t - y_min - small + 1)
+        block = left_plus_y[:small] + right[:, first - s : self.cols - s]
         np.minimum(found, block.min(axis=0), out=found)
         # large y, t0 - 1..t - 1: left-part breakpoints not known yet, left candidates not
-        # due yet
-        # (y = t - j for the right part's rows j = 1 .. t - a: y's own t is added after)
+        # due yet (y = t - j for the right part's rows j = 1 .. t - a: y's t added after)
         a = t0 - 1
-        block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:]
-        block = block + self.right_minus_j[key][: t - a]
+        block = self._rows(option.left, t - 1 + lo, a + lo)[:, first:] + right_minus_j[: t - a]
         least = block.min(axis=0)
         least += t
         np.minimum(found, least, out=found)
-        if self.convex_middle[key] is not None:  # the middle split points, by bisection
-            index, minima = self.convex_middle[key]
+        if middle is not None:  # the middle split points, by bisection
+            index, minima = middle
             if isinstance(index, slice):
                 np.minimum(found[index], minima[t - t0], out=found[index])
             else:

@@ -770,6 +770,60 @@ def test_an_offer_lowers_each_column_to_its_least_value_and_skips_only_losers(
     assert (values[:, left_out] >= into[:, dst[left_out]]).all()
 
 
+def test_round_one_evaluates_the_least_candidates_at_both_ends_of_the_block():
+    """Two candidates of one column: one least on the block's first row, rising by 5 per
+    row, the other least on its last row, rising by 1. Both are evaluated first, on every
+    row, so the block's value is exact at both ends before any candidate is skipped."""
+    rows = 8
+    steep, gentle = np.arange(40) * 5, 20 + np.arange(40)
+    table = np.concatenate([steep, gentle])
+    rises = dp_breakpoints._Rises(table.reshape(2, 40), 8)
+    rises.update(39)
+    into = np.full((rows, 1), 10**6, dtype=np.int64)
+    offer = dp_breakpoints._Offer(into, 0, {"T": table}, {"T": rises}, {"T": True})
+    rounds = []
+    evaluate = offer._evaluate
+    offer._evaluate = lambda sources, chosen: (rounds.append(chosen), evaluate(sources, chosen))
+    offer.add("T", False, np.array([0, 40]), np.zeros(2, dtype=np.int64), np.array([0, 0]))
+    offer.run()
+    assert [sorted(chosen.tolist()) for chosen in rounds[0]] == [[0, 1]]
+    assert into[:, 0].tolist() == np.minimum(steep[:rows], gentle[:rows]).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), sources=st.integers(1, 3), rows=st.integers(1, 2))
+def test_the_seeds_are_per_row_and_column_the_first_candidate_with_the_least_value(
+    seed, sources, rows
+):
+    """Against a loop over the sources in order: on each row, a column's seed is the first
+    candidate (of the first source that has one) with the column's least value over all
+    sources; ties within and across sources are frequent (values from 0 to 4)."""
+    rng = np.random.default_rng(seed)
+    columns = 4
+    into = np.zeros((3, columns), dtype=np.int64)
+    offer = dp_breakpoints._Offer(into, 0, {}, {}, {})
+    listed, values = [], []
+    for _ in range(sources):
+        size = int(rng.integers(1, 12))
+        dst = np.sort(rng.integers(0, columns, size))
+        listed.append(("T", False, None, None, dst))
+        values.append(rng.integers(0, 5, size=(rows, size)))
+    seeds = offer._seeds(listed, values)
+    expected = [set() for _ in range(sources)]
+    for row in range(rows):
+        for column in range(columns):
+            pairs = [
+                (int(values[k][row, i]), k, i)
+                for k in range(sources)
+                for i in np.flatnonzero(listed[k][4] == column)
+            ]
+            if pairs:
+                least = min(value for value, _, _ in pairs)
+                _, k, i = next(pair for pair in pairs if pair[0] == least)
+                expected[k].add(int(i))
+    assert [set(map(int, seed_list)) for seed_list in seeds] == expected
+
+
 @settings(max_examples=300)
 @given(
     seed=st.integers(0, 2**32 - 1),
