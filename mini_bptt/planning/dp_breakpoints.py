@@ -130,9 +130,9 @@ DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, a
 # strategy="ism"), whose dense columns are convex: 0.86, 0.88 and 1.01 s
 DENSE_FRACTION = 2
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small:
-# of at most SMALL_ENTRIES entries. Beyond, the columns asked for cost more than a refill
-# saves: cost(3000, 150, alpha=1, internal_has_output=False) fills 150 columns, not 256,
-# in about 7% less time (the sweeps of the paper's figures, T <= 1000, keep 256)
+# of at most SMALL_ENTRIES entries. Beyond, the extra columns cost more than the refills
+# they may save: cost(3000, 150, alpha=1, internal_has_output=False) fills 150 columns,
+# not 256, with 11% fewer instructions (valgrind; the figures, T <= 1000, keep 256)
 SMALL_ENTRIES = 2**18
 # rows whose candidates are evaluated together, at most. Per row, a block's windows cost in
 # proportion to the block times the columns, its candidate offers about in proportion to
