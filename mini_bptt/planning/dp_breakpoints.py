@@ -447,7 +447,7 @@ class _Offer:
 
     def run(self) -> None:
         """Lower ``into`` by every candidate added since the last run."""
-        waiting, self.waiting = self.waiting, []
+        waiting, self.waiting = _merged(self.waiting), []
         if not waiting:
             return
         ends = np.array([self.t0, self.t0 + len(self.into) - 1])  # the block's first, last row
@@ -519,18 +519,11 @@ class _Offer:
 
     def _evaluate(self, sources, chosen) -> None:
         """Lower ``into`` by the values on every row of the block of the candidates
-        ``chosen`` (indices into each source), those reading one table taken together."""
-        together: dict[tuple[str, bool], list] = {}
+        ``chosen`` (sorted indices into each source)."""
         for (name, with_t, base, const, dst), index in zip(sources, chosen, strict=True):
-            if len(index):
-                together.setdefault((name, with_t), []).append(
-                    (base[index], const[index], dst[index])
-                )
-        for (name, with_t), parts in together.items():
-            base, const, dst = (np.concatenate(p) for p in zip(*parts, strict=True))
-            if len(parts) > 1:
-                order = np.argsort(dst, kind="stable")
-                base, const, dst = base[order], const[order], dst[order]
+            if not len(index):
+                continue
+            base, const, dst = base[index], const[index], dst[index]
             runs = self.runs.get((name, len(self.into)))
             if runs is None:  # kept for the next blocks: making one takes about 70 us
                 runs = sliding_window_view(self.flats[name], len(self.into))
@@ -541,6 +534,22 @@ class _Offer:
                 values = _run_values(runs, self.t0, base[part], const[part])
                 starts, columns = _segments(dst[part])
                 _lower_runs(self.into, values, starts, columns, self.t0, with_t)
+
+
+def _merged(sources: list) -> list:
+    """``sources`` (name, with_t, base, const, dst) with one per table and ``with_t``, sorted
+    by ``dst``: each is then tested and evaluated in one pass."""
+    together: dict[tuple[str, bool], list] = {}
+    for name, with_t, *arrays in sources:
+        together.setdefault((name, with_t), []).append(arrays)
+    merged = []
+    for (name, with_t), parts in together.items():
+        base, const, dst = (np.concatenate(p) for p in zip(*parts, strict=True))
+        if len(parts) > 1:
+            order = np.argsort(dst, kind="stable")
+            base, const, dst = base[order], const[order], dst[order]
+        merged.append((name, with_t, base, const, dst))
+    return merged
 
 
 def _block_rows(columns: int) -> int:
