@@ -100,11 +100,12 @@ Within a block, a candidate is evaluated on every row only if it may lower the s
 value found so far. It is first read at the block's first row; on row ``t0 + i`` it is
 worth at least that value plus ``i`` times the least rise between consecutive rows it
 reads (``_Rises``: per column, the least rise within each chunk of a block's rows, known
-once the chunk is filled; plus 1 when ``y`` grows with ``t``). One candidate per column
-with the least first value is evaluated on every row; any other is skipped when that
-lower bound is no less than the value found so far on every row of the block. The
-skipped ones could not have lowered it, so the result is unchanged (``_Offer``). At
-T = 10^4 (5% of the steps, alpha = 5) 18% of the candidates are evaluated on every row.
+once the chunk is filled; plus 1 when ``y`` grows with ``t``). Per column, the candidate
+with the least value on the block's first row and the one with the least on its last row
+are evaluated on every row; any other is skipped when that lower bound is no less than
+the value found so far on every row of the block. The skipped ones could not have
+lowered it, so the result is unchanged (``_Offer``). At T = 10^4 (5% of the steps,
+alpha = 5) 9.5% of the candidates offered are evaluated on every row.
 
 Cost: ``O(T * W * (K + block))`` for ``K`` breakpoints per column (tens at
 T = 10^4), against ``O(T^2 * W)`` for the reference. Tables are stored
