@@ -125,10 +125,11 @@ from mini_bptt.planning.limits import DPSize, dp_size
 
 DENSE_MINIMUM = 32  # breakpoints a column may have before it is called dense, at least
 # ... or t / 2, whichever is larger. Where both parts are convex, a dense split column's
-# middle is bisected and its candidates are not offered. Side by side, alternating in
-# fresh processes: cost(3000, 150, alpha=1, internal_has_output=False) 0.29 s with t / 2,
-# 0.30 s with t / 8, 0.28 s with no column dense (t / 1); cost(5000, 60, alpha=4.5,
-# strategy="ism"), whose dense columns are convex: 0.86, 0.88 and 1.01 s
+# middle is bisected and its candidates are not offered. Side by side when this was set,
+# alternating in fresh processes: cost(3000, 150, alpha=1, internal_has_output=False)
+# 0.29 s with t / 2, 0.30 s with t / 8, 0.28 s with no column dense (t / 1);
+# cost(5000, 60, alpha=4.5, strategy="ism"), whose dense columns are convex: 0.86, 0.88
+# and 1.01 s
 DENSE_FRACTION = 2
 MINIMUM_WIDTH = 256  # budgets (units) a fresh table covers at least, when it is small:
 # of at most SMALL_ENTRIES entries. Beyond, the extra columns cost more than the refills
