@@ -967,10 +967,6 @@ class BreakpointTables:
         (the window of small ``y`` reads rows up to ``y_min + block - 1 + lo < t0``)."""
         return t0 >= option.y_min + self.block
 
-    def _row(self, name: str, k: int) -> np.ndarray:
-        """Row ``k`` (one of the last ``ring``) of table ``name``."""
-        return self.recent[name][k % self.ring]
-
     def _rows(self, name: str, high: int, low: int) -> np.ndarray:
         """Rows ``high, high - 1, ..., low`` of table ``name`` (of the last ``ring``): a view."""
         top = high % self.ring + self.ring
@@ -978,12 +974,14 @@ class BreakpointTables:
 
     def _fill_row(self, t: int, t0: int) -> None:
         k = t % self.ring
+        previous = (t - 1) % self.ring
+        recent = self.recent
         shifted: dict[tuple[str, int, int], np.ndarray] = {}  # Single's values, shared
         for spec in self.specs:
             # filled in place in the ring (of the table's type: every sum of two entries and
             # t fits it), then copied to its twin; the options write only the columns from
             # ``start``, so the ones below stay infeasible
-            row = self.recent[spec.name][k]
+            row = recent[spec.name][k]
             row.fill(self.inf)
             start = self.off + spec.min_units
             if t <= 1:
@@ -991,17 +989,18 @@ class BreakpointTables:
             else:
                 feasible = row[start:]
                 for option in spec.options:
-                    if isinstance(option, Run):
-                        before = self._row(option.table, t - 1)[start:]
+                    kind = type(option)
+                    if kind is Run:
+                        before = recent[option.table][previous, start:]
                         np.minimum(feasible, before + t, out=feasible)
-                    elif isinstance(option, Same):
-                        np.minimum(feasible, self._row(option.table, t)[start:], out=feasible)
-                    elif isinstance(option, Single):
+                    elif kind is Same:
+                        np.minimum(feasible, recent[option.table][k, start:], out=feasible)
+                    elif kind is Single:
                         s = option.shift
                         c = max(s, start)
                         key = (option.table, s, c)
                         if key not in shifted:
-                            before = self._row(option.table, t - 1)[c - s : self.cols - s]
+                            before = recent[option.table][previous, c - s : self.cols - s]
                             shifted[key] = before + 1
                         np.minimum(row[c:], shifted[key], out=row[c:])
                     elif option.y_min <= t - 1:
