@@ -455,12 +455,12 @@ class _Offer:
         ends = np.array([self.t0, self.t0 + len(self.into) - 1])  # the block's first, last row
         at_ends = [self._values_at(ends, *source) for source in waiting]
         firsts = [values[0] for values in at_ends]
-        seeds = [  # per end, the least there per column (one pass over both is slower; a
-            # third seed, on the middle row, evaluated as many candidates in all)
+        seeds = [  # per end, the least there per column (a third seed, on the middle row,
+            # evaluated as many candidates in all)
             np.union1d(at_first, at_last)
             for at_first, at_last in zip(
-                self._seeds(waiting, [values[:1] for values in at_ends]),
-                self._seeds(waiting, [values[1:] for values in at_ends]),
+                self._seeds(waiting, [values[0] for values in at_ends]),
+                self._seeds(waiting, [values[1] for values in at_ends]),
                 strict=True,
             )
         ]
@@ -484,23 +484,19 @@ class _Offer:
         return values
 
     def _seeds(self, sources, values) -> list[np.ndarray]:
-        """Per source, the indices of its seeds: on each row of ``values`` (per source, one
-        row of values per row of the block), one candidate per column (over all sources)
-        with the column's least value there."""
-        rows, cols = len(values[0]), self.into.shape[1]
-        least = np.full((rows, cols), np.iinfo(self.into.dtype).max, self.into.dtype)
-        segments = [_segments(dst) for *_, dst in sources]
-        for (starts, columns), at_rows in zip(segments, values, strict=True):
-            lowest = np.minimum.reduceat(at_rows, starts, axis=1)
-            least[:, columns] = np.minimum(least[:, columns], lowest)
-        claimed = np.zeros((rows, cols), dtype=bool)
+        """Per source, the indices of its seeds: one candidate per column (over all sources)
+        with the column's least value in ``values`` (per source, its values on one row)."""
+        least = np.full(self.into.shape[1], np.iinfo(self.into.dtype).max, self.into.dtype)
+        for (*_, dst), at_row in zip(sources, values, strict=True):
+            starts, columns = _segments(dst)
+            least[columns] = np.minimum(least[columns], np.minimum.reduceat(at_row, starts))
+        claimed = np.zeros(len(least), dtype=bool)
         seeds = []
-        for (*_, dst), at_rows in zip(sources, values, strict=True):
-            row, hit = np.nonzero((at_rows == least[:, dst]) & ~claimed[:, dst])
-            first = _run_starts(row * cols + dst[hit])  # the first hit per row and column
-            row, hit = row[first], hit[first]
-            claimed[row, dst[hit]] = True
-            seeds.append(np.unique(hit))
+        for (*_, dst), at_row in zip(sources, values, strict=True):
+            hit = np.flatnonzero((at_row == least[dst]) & ~claimed[dst])
+            hit = hit[_run_starts(dst[hit])]  # the first hit per column
+            claimed[dst[hit]] = True
+            seeds.append(hit)
         return seeds
 
     def _beaten(self, source, first, steps, ceiling) -> np.ndarray:
@@ -707,11 +703,11 @@ class BreakpointTables:
         self.first_column = {}  # per split: the least column where both parts can be feasible
         self.left_plus_y = {}  # per split: L[y + lo] + y for the window of small y
         self.right_minus_j = {}  # per split: R[j, M - shift] - j, j = t - y, for large y
-        self.far = {}  # per split: the block's candidates' minimum, one row per block row
-        # per split: what its rows read in this block (first column, far from it, the two
-        # windows' constant parts, the bisected middle), or None if no column is feasible
+        # per split: what its rows read in this block (first column; from it, the block's
+        # candidates' minimum, one row per block row; the two windows' constant parts; the
+        # bisected middle: (columns - first, their minima per row) or None), or None if no
+        # column is feasible
         self.window = {}
-        self.convex_middle = {}  # per split: (columns - first, their middle minima per row)
         for spec in self.specs:
             for option in spec.options:
                 if isinstance(option, Split):
@@ -889,14 +885,13 @@ class BreakpointTables:
             left, right = self.dense[option.left], self.dense[option.right]
             dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
             columns = dense[self._convex_middle(option, dense)]
-            self.convex_middle[key] = None
-            bisected = None
+            middle = bisected = None
             if len(columns):
                 minima = self._middle_minima(option, columns, t0, t1).astype(self._dtype)
                 index = columns - first  # mostly a run of columns: a slice reads faster
                 if index[-1] - index[0] + 1 == len(index):
                     index = slice(index[0], index[-1] + 1)
-                self.convex_middle[key] = (index, minima)
+                middle = (index, minima)
                 bisected = np.zeros(self.cols, dtype=bool)
                 bisected[columns] = True
             far = np.full((t1 - t0, self.cols), self.inf, dtype=self._dtype)
@@ -910,15 +905,8 @@ class BreakpointTables:
                     offer.add(part, with_t, *run)
             self._offer_groups(key, option, offer, t0)
             offer.run()
-            self.far[key] = far
             self.window[key] = (
-                (
-                    first,
-                    far[:, first:],
-                    self.left_plus_y[key],
-                    self.right_minus_j[key],
-                    self.convex_middle[key],
-                )
+                (first, far[:, first:], self.left_plus_y[key], self.right_minus_j[key], middle)
                 if first < self.cols
                 else None
             )
@@ -1020,7 +1008,7 @@ class BreakpointTables:
         if not self._windowed(option, t0):  # the first rows: every split point
             first = self.first_column[key]
             if first < self.cols:
-                found = self._search(option, first, self.cols, t)
+                found = self._search(option, first, t)
                 np.minimum(row[first:], found, out=row[first:])
             return
         window = self.window[key]  # read once per row: one lookup of the split's state
@@ -1050,13 +1038,13 @@ class BreakpointTables:
                 found[index] = np.minimum(found[index], minima[t - t0])
         np.minimum(row[first:], found, out=row[first:])
 
-    def _search(self, option: Split, low: int, high: int, t: int) -> np.ndarray:
-        """The split's minimum over every ``y`` in ``[y_min, t-1]``, for columns
-        ``low..high - 1``."""
+    def _search(self, option: Split, first: int, t: int) -> np.ndarray:
+        """The split's minimum over every ``y`` in ``[y_min, t-1]``, for the columns from
+        ``first``."""
         s, lo, y_min = option.shift, option.lo, option.y_min
         block = np.add(
-            self.tab[option.left][low:high, y_min + lo : t + lo],
-            self.tab[option.right][low - s : high - s, t - y_min : 0 : -1],
+            self.tab[option.left][first:, y_min + lo : t + lo],
+            self.tab[option.right][first - s : self.cols - s, t - y_min : 0 : -1],
         )
         block += np.arange(y_min, t, dtype=block.dtype)
         return block.min(axis=1)

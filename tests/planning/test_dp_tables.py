@@ -317,8 +317,9 @@ def test_columns_with_many_breakpoints_are_bisected_or_offered(
 
     def after_begin(self, t0, t1):
         begin_block(self, t0, t1)
-        for (name, option), middle in self.convex_middle.items():
+        for (name, option), window in self.window.items():
             first = self.first_column[(name, option)]
+            middle = window and window[4]
             left, right = self.dense[option.left], self.dense[option.right]
             s = option.shift
             dense = set(first + np.flatnonzero(left[first:] | right[first - s : self.cols - s]))
@@ -795,9 +796,10 @@ def test_round_one_evaluates_the_least_candidates_at_both_ends_of_the_block():
 def test_the_seeds_are_per_row_and_column_the_first_candidate_with_the_least_value(
     seed, sources, rows
 ):
-    """Against a loop over the sources in order: on each row, a column's seed is the first
-    candidate (of the first source that has one) with the column's least value over all
-    sources; ties within and across sources are frequent (values from 0 to 4)."""
+    """Against a loop over the sources in order: on each row (one call each), a column's
+    seed is the first candidate (of the first source that has one) with the column's least
+    value over all sources; ties within and across sources are frequent (values from 0
+    to 4)."""
     rng = np.random.default_rng(seed)
     columns = 4
     into = np.zeros((3, columns), dtype=np.int64)
@@ -808,7 +810,10 @@ def test_the_seeds_are_per_row_and_column_the_first_candidate_with_the_least_val
         dst = np.sort(rng.integers(0, columns, size))
         listed.append(("T", False, None, None, dst))
         values.append(rng.integers(0, 5, size=(rows, size)))
-    seeds = offer._seeds(listed, values)
+    per_row = [
+        offer._seeds(listed, [row_values[row] for row_values in values]) for row in range(rows)
+    ]
+    seeds = [np.concatenate(of_source) for of_source in zip(*per_row, strict=True)]
     expected = [set() for _ in range(sources)]
     for row in range(rows):
         for column in range(columns):
