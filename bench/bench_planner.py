@@ -26,7 +26,7 @@ from mini_bptt.machine import describe, interleaved_medians
 from mini_bptt.planning.dp_optimal import optimal_specs, optimal_tables
 from mini_bptt.planning.dp_paper import paper_spec, paper_tables
 from mini_bptt.planning.dp_tables import DPTables
-from mini_bptt.planning.plan import parse_memory
+from mini_bptt.planning.plan import _tables, _validate, parse_memory
 from mini_bptt.planning.units import units_for
 
 
@@ -52,6 +52,14 @@ def full_search_cost(model: str, steps: int, units: int, alpha: float, output: b
         top = "S"
     tables.ensure(steps, units)
     return tables.value(top, steps, units)
+
+
+def estimated_seconds(steps: int, memory, alpha: float, model: str, output: bool = True) -> float:
+    """The resource guard's time estimate for an MSM request's DP, from empty tables."""
+    paper_tables.cache_clear()
+    optimal_tables.cache_clear()
+    steps, units, budget = _validate(steps, memory, alpha, "msm", model, output)
+    return round(_tables("msm", model, units, output).size(steps, budget).seconds, 2)
 
 
 def engines_side_by_side(report: dict, repeats: int) -> None:
@@ -100,6 +108,7 @@ def long_plans(report: dict, very_long: bool) -> None:
             "forward_count": count,
             "forward_per_step": count / 10_000,
             "seconds": round(seconds, 2),
+            "estimated_seconds": estimated_seconds(10_000, "5%", 5, model),
             "peak_rss_mb": round(rss),
         }
     if very_long:
@@ -107,6 +116,7 @@ def long_plans(report: dict, very_long: bool) -> None:
         seconds, rss = peak_rss_of(code)
         report["plan(100_000, 200, alpha=5, optimal), cold, own process"] = {
             "seconds": round(seconds, 1),
+            "estimated_seconds": estimated_seconds(100_000, 200, 5, "optimal"),
             "peak_rss_mb": round(rss),
         }
 
@@ -151,20 +161,30 @@ def against_mixed(report: dict, repeats: int) -> None:
         mixed_steps_tabulation(10, 3)  # compile once, outside the timing
     for steps, snapshots in [(3000, 150), (10_000, 100)]:
         ours = cold(lambda s=steps, k=snapshots: mb.cost(s, k, alpha=1, internal_has_output=False))
+        # plan also emits the actions and replays them to validate the Plan
+        our_plan = cold(
+            lambda s=steps, k=snapshots: (
+                mb.plan(s, k, alpha=1, internal_has_output=False).forward_count
+            )
+        )
         if numba is not None:
             peer = lambda s=steps, k=snapshots: int(mixed_steps_tabulation(s, k)[s, k, 2])  # noqa: E731
         else:
             from checkpoint_schedules.mixed import optimal_steps_mixed
 
             peer = lambda s=steps, k=snapshots: optimal_steps_mixed(s, k)  # noqa: E731
-        medians = interleaved_medians({"mini_bptt": ours, "peer": peer}, repeats)
-        assert ours() == peer(), "mini_bptt and MixedCheckpointSchedule disagree"
+        runs = {"mini_bptt cost": ours, "mini_bptt plan": our_plan, "peer": peer}
+        medians = interleaved_medians(runs, repeats)
+        assert ours() == our_plan() == peer(), "mini_bptt and MixedCheckpointSchedule disagree"
         report[f"mixed schedule T={steps}, {snapshots} slots (alpha 1, no output)"] = {
             "forward_count": ours(),
             "peer": "numba table" if numba is not None else "memoised Python",
-            "mini_bptt_seconds_median": round(medians["mini_bptt"], 3),
+            "mini_bptt_cost_seconds_median": round(medians["mini_bptt cost"], 3),
+            "mini_bptt_plan_seconds_median": round(medians["mini_bptt plan"], 3),
             "peer_seconds_median": round(medians["peer"], 3),
-            "mini_bptt_speedup": round(medians["peer"] / medians["mini_bptt"], 2),
+            "cost_speedup": round(medians["peer"] / medians["mini_bptt cost"], 2),
+            "plan_speedup": round(medians["peer"] / medians["mini_bptt plan"], 2),
+            "estimated_seconds": estimated_seconds(steps, snapshots, 1, "optimal", False),
         }
 
 

@@ -620,7 +620,7 @@ class BreakpointTables:
         # enough to serve a sweep over budgets without refilling (up to SMALL_ENTRIES)
         return rows, max(wide, min(MINIMUM_WIDTH, SMALL_ENTRIES // rows))
 
-    def size(self, steps: int, width: int, alpha: float) -> DPSize:
+    def size(self, steps: int, width: int) -> DPSize:
         """What ``ensure(steps, width)`` would take from here (nothing if filled already)."""
         if steps <= self.steps and width <= self.width:
             return DPSize(0, 0.0)
@@ -628,7 +628,7 @@ class BreakpointTables:
         rows, wide = self.allocation(steps, width) or (self.capacity, self.width)
         columns = self.off + wide + 1
         stored = _stored_rows(rows, _block_rows(columns))
-        return dp_size(len(self.specs), splits, rows - 1, columns, alpha, stored)
+        return dp_size(len(self.specs), splits, rows - 1, columns, stored)
 
     def value(self, name: str, t: int, units: int) -> int:
         """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= ``inf`` if infeasible."""

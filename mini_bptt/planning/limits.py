@@ -25,13 +25,17 @@ import numpy as np
 
 from mini_bptt.cells._checks import available_memory, shown
 
-# Time model of the breakpoint DP, measured on a 2-core AMD EPYC VM (bench/bench_planner.py):
-# per split and row a fixed part, per split and entry a part, and the columns with a
-# breakpoint on most rows (the one-slot columns), whose split points to read grow with t.
-# It is an estimate for refusing hour-long requests, not a promise.
-SECONDS_PER_SPLIT_ROW = 1.2e-4
-SECONDS_PER_SPLIT_ENTRY = 1.5e-7
-SECONDS_PER_DENSE_ENTRY = 2e-9
+# Time model of the breakpoint DP: per row and table a fixed part (the row's NumPy calls);
+# per split and entry a part (the windows of a block's rows, in every column); and per
+# split the candidates it reads, whose number per column grows like sqrt(t) (slopes drawn
+# in integer increments, the quadratic one-slot columns), so t^1.5 over the rows. Fitted
+# to 26 cold requests (T = 1000 to 10^5, alpha 1 to 10, ISM and MSM, both models, both
+# flags) on a 2-core AMD EPYC VM: the fit was within 0.74x to 1.21x of the measured time;
+# the constants are that fit times 1.25, so the estimate errs long. It is an estimate for
+# refusing hour-long requests, not a promise.
+SECONDS_PER_TABLE_ROW = 2.5e-5
+SECONDS_PER_SPLIT_ENTRY = 4.5e-8
+SECONDS_PER_SPLIT_CANDIDATE = 3.5e-8  # times t^1.5 * sqrt(columns) per split
 
 
 def table_dtype(steps: int):
@@ -150,9 +154,7 @@ class DPSize:
     seconds: float
 
 
-def dp_size(
-    tables: int, splits: int, steps: int, columns: int, alpha: float, stored_rows: int = 0
-) -> DPSize:
+def dp_size(tables: int, splits: int, steps: int, columns: int, stored_rows: int = 0) -> DPSize:
     """Bytes (exact) and time (estimated) of ``tables`` tables of ``steps + 1`` rows and
     ``columns`` columns with ``splits`` split options in all, each stored with
     ``stored_rows`` rows if more (rows that are never filled, for alignment)."""
@@ -160,10 +162,10 @@ def dp_size(
     table_bytes = tables * rows * columns * np.dtype(table_dtype(steps)).itemsize
     if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
         return DPSize(table_bytes, math.inf)
-    dense_columns = tables * min(columns, max(1, math.ceil(20 / alpha)))
     seconds = (
-        splits * steps * (SECONDS_PER_SPLIT_ROW + columns * SECONDS_PER_SPLIT_ENTRY)
-        + dense_columns * steps * steps * SECONDS_PER_DENSE_ENTRY
+        tables * steps * SECONDS_PER_TABLE_ROW
+        + splits * steps * columns * SECONDS_PER_SPLIT_ENTRY
+        + splits * steps**1.5 * math.sqrt(columns) * SECONDS_PER_SPLIT_CANDIDATE
     )
     return DPSize(table_bytes, seconds)
 

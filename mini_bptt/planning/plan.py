@@ -262,7 +262,7 @@ def _why_not(strategy, model, units, internal_has_output, steps, budget, seconds
     if strategy not in ("ism", "msm"):
         return ""
     tables = _tables(strategy, model, units, internal_has_output)
-    return limits.fits(tables.size(steps, budget, float(units.alpha)), seconds)
+    return limits.fits(tables.size(steps, budget), seconds)
 
 
 def _require_tables(strategy, model, units, internal_has_output, steps, budget) -> None:

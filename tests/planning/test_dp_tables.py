@@ -598,9 +598,9 @@ def test_filled_tables_need_nothing_more_and_one_more_row_or_budget_needs_a_refi
     tables = BreakpointTables((paper_spec("msm", units),))
     tables.ensure(50, 20)
     nothing = limits.DPSize(0, 0.0)
-    assert tables.size(50, tables.width, 2.0) == tables.size(10, 5, 2.0) == nothing
-    assert tables.size(tables.capacity, tables.width, 2.0).table_bytes > 0
-    assert tables.size(50, tables.width + 1, 2.0).table_bytes > 0
+    assert tables.size(50, tables.width) == tables.size(10, 5) == nothing
+    assert tables.size(tables.capacity, tables.width).table_bytes > 0
+    assert tables.size(50, tables.width + 1).table_bytes > 0
 
 
 @pytest.mark.parametrize("engine", ENGINES)

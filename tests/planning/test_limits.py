@@ -48,10 +48,10 @@ def test_table_bytes_are_estimated_exactly(width):
     units = units_for(7 / 3)
     tables = optimal_tables("msm", units, True)
     tables.__init__(tables.specs)  # empty, whatever earlier tests filled
-    size = tables.size(300, width, 7 / 3)
+    size = tables.size(300, width)
     tables.ensure(300, width)
     assert size.table_bytes == sum(table.nbytes for table in tables.tab.values())
-    assert tables.size(200, 400, 7 / 3).table_bytes == 0  # covered already
+    assert tables.size(200, 400).table_bytes == 0  # covered already
 
 
 def test_limits_refuse_tables_time_and_actions_and_come_back_after_the_block():

@@ -165,8 +165,8 @@ def test_the_action_limit_counts_forwards_and_backwards_and_names_the_plan():
         mb.plan(100, 3, strategy="hsm")
 
 
-def _table_bytes(tables, steps: int, units_budget: int, alpha: float) -> int:
-    return tables.size(steps, units_budget, alpha).table_bytes
+def _table_bytes(tables, steps: int, units_budget: int) -> int:
+    return tables.size(steps, units_budget).table_bytes
 
 
 def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
@@ -177,9 +177,9 @@ def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
     optimal_tables.cache_clear()
     units = units_for(alpha)
     width = budget * units.hidden
-    paper = _table_bytes(paper_tables("msm", units), steps, width, alpha)
-    off = _table_bytes(optimal_tables("msm", units, False), steps, width, alpha)
-    on = _table_bytes(optimal_tables("msm", units, True), steps, width, alpha)
+    paper = _table_bytes(paper_tables("msm", units), steps, width)
+    off = _table_bytes(optimal_tables("msm", units, False), steps, width)
+    on = _table_bytes(optimal_tables("msm", units, True), steps, width)
     assert paper < off < on
     common = dict(alpha=alpha, strategy="msm")
     with mb.resource_limits(table_bytes=paper), pytest.raises(mb.ResourceLimitError) as refused:
@@ -216,8 +216,8 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
     paper_tables.cache_clear()
     units = units_for(alpha)
     width = budget * units.hidden
-    ism = paper_tables("ism", units).size(steps, width, alpha).seconds
-    msm = paper_tables("msm", units).size(steps, width, alpha).seconds
+    ism = paper_tables("ism", units).size(steps, width).seconds
+    msm = paper_tables("msm", units).size(steps, width).seconds
     assert ism < msm
     refused = pytest.raises(mb.ResourceLimitError, match="its DP would take")
     with mb.resource_limits(seconds=(ism + msm) / 2), refused:
