@@ -4,7 +4,7 @@ that users meet (long sequences, huge HSM costs, checking long traces, a peer).
 Run: python bench/bench_planner.py [--skip-long] [--very-long] [--repeats N]  (prints JSON)
 
 --skip-long skips the T = 10^4 plans (about a minute); --very-long adds
-plan(100_000, 200, alpha=5) (tens of minutes). The comparison with checkpoint-schedules'
+plan(100_000, 200, alpha=5) (under a minute). The comparison with checkpoint-schedules'
 MixedCheckpointSchedule runs when checkpoint-schedules is installed; with numba
 installed it uses the peer's compiled table (numba is never a dependency of mini_bptt).
 """

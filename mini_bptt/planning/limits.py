@@ -30,9 +30,9 @@ from mini_bptt.cells._checks import available_memory, shown
 # split the candidates it reads, whose number per column grows like sqrt(t) (slopes drawn
 # in integer increments, the quadratic one-slot columns), so t^1.5 over the rows. Fitted
 # to 26 cold requests (T = 1000 to 10^5, alpha 1 to 10, ISM and MSM, both models, both
-# flags) on a 2-core AMD EPYC VM: the fit was within 0.74x to 1.21x of the measured time;
-# the constants are that fit times 1.25, so the estimate errs long. It is an estimate for
-# refusing hour-long requests, not a promise.
+# flags) on a 2-core Intel Xeon VM, then multiplied by 1.25 so that it errs long: on 27
+# requests (bench/bench_time_model.py, which also refits) it was 0.84x to 2.13x the
+# measured time. An estimate for refusing hour-long requests, not a promise.
 SECONDS_PER_TABLE_ROW = 2.5e-5
 SECONDS_PER_SPLIT_ENTRY = 4.5e-8
 SECONDS_PER_SPLIT_CANDIDATE = 3.5e-8  # times t^1.5 * sqrt(columns) per split

@@ -3,6 +3,7 @@ limits, and never hangs; closed forms answer for any size."""
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -10,12 +11,15 @@ import time
 from math import comb
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mini_bptt as mb
+from mini_bptt.planning import limits
 from mini_bptt.planning.baselines import BASELINES, baseline_cost, baseline_peak
 from mini_bptt.planning.dp_optimal import optimal_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost, repetition_number
-from mini_bptt.planning.plan import run_replay
+from mini_bptt.planning.plan import _why_not, run_replay
 from mini_bptt.planning.units import units_for
 
 
@@ -52,6 +56,34 @@ def test_table_bytes_are_estimated_exactly(width):
     tables.ensure(300, width)
     assert size.table_bytes == sum(table.nbytes for table in tables.tab.values())
     assert tables.size(200, 400).table_bytes == 0  # covered already
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tables=st.integers(1, 3),
+    splits=st.integers(1, 2),
+    steps=st.integers(1, 10**7),
+    columns=st.integers(1, 10**5),
+)
+def test_the_time_estimate_grows_with_every_dimension(tables, splits, steps, columns):
+    size = limits.dp_size(tables, splits, steps, columns).seconds
+    assert 0 < size < math.inf
+    for more in ((1, 0, 0, 0), (0, 1, 0, 0), (0, 0, 1, 0), (0, 0, 0, 1)):
+        bigger = [a + b for a, b in zip((tables, splits, steps, columns), more, strict=True)]
+        assert limits.dp_size(*bigger).seconds > size
+
+
+def test_the_default_time_limit_admits_what_runs_in_a_minute_and_refuses_hours():
+    """plan(100_000, 200, alpha=5) fills in under a minute (bench/bench_planner.py): the
+    guard, whose estimate errs long, must let it through; a million steps must not."""
+    optimal_tables.cache_clear()
+    units = units_for(5)
+    with mb.resource_limits(table_bytes=2**40):  # the time is what is tested
+        assert _why_not("msm", "optimal", units, True, 100_000, 200 * units.hidden, 600) == ""
+        reason = _why_not("msm", "optimal", units, True, 10**6, 1000 * units.hidden, 600)
+        assert re.fullmatch(
+            r"its DP would take [\d.]+ minutes, over the limit of 10 minutes", reason
+        )
 
 
 def test_limits_refuse_tables_time_and_actions_and_come_back_after_the_block():
