@@ -97,7 +97,7 @@ def terms(case: dict) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--very-long", action="store_true", help="add T = 10^5 at 200 units")
+    parser.add_argument("--very-long", action="store_true", help="add two requests at T = 10^5")
     args = parser.parse_args()
     cases = []
     requests = REQUESTS + (VERY_LONG if args.very_long else [])
