@@ -4,9 +4,10 @@ Run: python bench/bench_time_model.py [--very-long]  (prints JSON; about three m
 
 Each request runs cold in its own process. The estimate is what ``plan``/``cost`` compare
 with the time limit before filling any table (``mini_bptt.planning.limits.dp_size``); the
-refit is the weighted least-squares fit of its three terms to the measured seconds (each
-request weighted by 1 / seconds, so that the ratios count alike). --very-long adds
-``cost(100_000, 200, alpha=5)`` and ``cost(100_000, 100)`` (about a minute more).
+refit is the weighted least-squares fit of its three terms (``limits.time_terms``) to the
+measured seconds (each request weighted by 1 / seconds, so that the ratios count alike).
+--very-long adds ``cost(100_000, 200, alpha=5)`` and ``cost(100_000, 100)`` (about a
+minute more).
 """
 
 from __future__ import annotations
@@ -85,16 +86,6 @@ def measure(request: tuple) -> dict:
     return json.loads(run.stdout)
 
 
-def terms(case: dict) -> list[float]:
-    """The three terms of the estimate, without their constants (``limits.dp_size``)."""
-    steps, columns, splits = case["steps"], case["columns"], case["splits"]
-    return [
-        case["tables"] * steps,
-        splits * steps * columns,
-        splits * steps**1.5 * columns**0.5,
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--very-long", action="store_true", help="add two requests at T = 10^5")
@@ -107,7 +98,8 @@ def main() -> None:
         case = dict(zip(names, request, strict=True)) | measure(request)
         case["estimate_over_measured"] = round(case["estimated_seconds"] / case["seconds"], 2)
         cases.append(case)
-    design = np.array([terms(case) for case in cases])
+    shape = ("tables", "splits", "steps", "columns")
+    design = np.array([limits.time_terms(*(case[k] for k in shape)) for case in cases])
     seconds = np.array([case["seconds"] for case in cases])
     fit = np.linalg.lstsq(design / seconds[:, None], np.ones(len(cases)), rcond=None)[0]
     fitted = design @ fit / seconds

@@ -455,12 +455,13 @@ class _Offer:
         ends = np.array([self.t0, self.t0 + len(self.into) - 1])  # the block's first, last row
         at_ends = [self._values_at(ends, *source) for source in waiting]
         firsts = [values[0] for values in at_ends]
+        segments = [_segments(dst) for *_, dst in waiting]
         seeds = [  # per end, the least there per column (a third seed, on the middle row,
             # evaluated as many candidates in all)
             np.union1d(at_first, at_last)
             for at_first, at_last in zip(
-                self._seeds(waiting, [values[0] for values in at_ends]),
-                self._seeds(waiting, [values[1] for values in at_ends]),
+                self._seeds(waiting, segments, firsts),
+                self._seeds(waiting, segments, [values[1] for values in at_ends]),
                 strict=True,
             )
         ]
@@ -483,12 +484,12 @@ class _Offer:
             values += rows[:, None].astype(values.dtype)
         return values
 
-    def _seeds(self, sources, values) -> list[np.ndarray]:
+    def _seeds(self, sources, segments, values) -> list[np.ndarray]:
         """Per source, the indices of its seeds: one candidate per column (over all sources)
-        with the column's least value in ``values`` (per source, its values on one row)."""
+        with the column's least value in ``values`` (per source, its values on one row;
+        ``segments``: per source, ``_segments`` of its ``dst``)."""
         least = np.full(self.into.shape[1], np.iinfo(self.into.dtype).max, self.into.dtype)
-        for (*_, dst), at_row in zip(sources, values, strict=True):
-            starts, columns = _segments(dst)
+        for (starts, columns), at_row in zip(segments, values, strict=True):
             least[columns] = np.minimum(least[columns], np.minimum.reduceat(at_row, starts))
         claimed = np.zeros(len(least), dtype=bool)
         seeds = []
@@ -871,9 +872,9 @@ class BreakpointTables:
             if not self._windowed(option, t0):
                 self.searched_in_full = True
                 continue
+            s, first = option.shift, self.first_column[key]
             if key not in self.left_plus_y:  # rows up to y_min + block + lo are filled
                 y = np.arange(option.y_min, option.y_min + self.block, dtype=self._dtype)
-                first, s = self.first_column[key], option.shift
                 left = self.early[option.left][y + option.lo, first:]
                 self.left_plus_y[key] = left + y[:, None]
                 j = np.arange(1, self.block + 1, dtype=self._dtype)
@@ -881,7 +882,6 @@ class BreakpointTables:
                 self.right_minus_j[key] = right - j[:, None]
             # columns with many breakpoints in a part, both parts convex on the middle: the
             # middle's minimum by bisection, and no candidate of theirs is offered
-            s, first = option.shift, self.first_column[key]
             left, right = self.dense[option.left], self.dense[option.right]
             dense = first + np.flatnonzero(left[first:] | right[first - s : self.cols - s])
             columns = dense[self._convex_middle(option, dense)]
@@ -996,7 +996,7 @@ class BreakpointTables:
                 np.minimum(feasible, self.inf, out=feasible)
             if self.searched_in_full:  # else the block is written at its end (in ``ensure``)
                 self.tab[spec.name][:, t] = row
-            self.recent[spec.name][k + self.ring] = row
+            recent[spec.name][k + self.ring] = row
             if t < len(self.early[spec.name]):
                 self.early[spec.name][t] = row
 

@@ -162,12 +162,15 @@ def dp_size(tables: int, splits: int, steps: int, columns: int, stored_rows: int
     table_bytes = tables * rows * columns * np.dtype(table_dtype(steps)).itemsize
     if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
         return DPSize(table_bytes, math.inf)
-    seconds = (
-        tables * steps * SECONDS_PER_TABLE_ROW
-        + splits * steps * columns * SECONDS_PER_SPLIT_ENTRY
-        + splits * steps**1.5 * math.sqrt(columns) * SECONDS_PER_SPLIT_CANDIDATE
-    )
-    return DPSize(table_bytes, seconds)
+    constants = (SECONDS_PER_TABLE_ROW, SECONDS_PER_SPLIT_ENTRY, SECONDS_PER_SPLIT_CANDIDATE)
+    terms = time_terms(tables, splits, steps, columns)
+    return DPSize(table_bytes, sum(c * term for c, term in zip(constants, terms, strict=True)))
+
+
+def time_terms(tables: int, splits: int, steps: int, columns: int) -> tuple[float, ...]:
+    """The time model's terms, each to be multiplied by its constant (seconds per table row,
+    per split entry, per split candidate; see above)."""
+    return (tables * steps, splits * steps * columns, splits * steps**1.5 * math.sqrt(columns))
 
 
 def fits(size: DPSize, seconds: float, limits: Limits | None = None) -> str:

@@ -810,8 +810,10 @@ def test_the_seeds_are_per_row_and_column_the_first_candidate_with_the_least_val
         dst = np.sort(rng.integers(0, columns, size))
         listed.append(("T", False, None, None, dst))
         values.append(rng.integers(0, 5, size=(rows, size)))
+    segments = [dp_breakpoints._segments(dst) for *_, dst in listed]
     per_row = [
-        offer._seeds(listed, [row_values[row] for row_values in values]) for row in range(rows)
+        offer._seeds(listed, segments, [row_values[row] for row_values in values])
+        for row in range(rows)
     ]
     seeds = [np.concatenate(of_source) for of_source in zip(*per_row, strict=True)]
     expected = [set() for _ in range(sources)]
