@@ -23,8 +23,8 @@ from pathlib import Path
 
 import mini_bptt as mb
 from mini_bptt.machine import describe, interleaved_medians
-from mini_bptt.planning.dp_optimal import optimal_specs, optimal_tables
-from mini_bptt.planning.dp_paper import paper_spec, paper_tables
+from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_specs
+from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_spec
 from mini_bptt.planning.dp_tables import DPTables
 from mini_bptt.planning.plan import _tables, _validate, parse_memory
 from mini_bptt.planning.units import units_for
@@ -34,8 +34,8 @@ def cold(run):
     """``run`` with the planner's table caches emptied: measure the fill, not the cache."""
 
     def timed():
-        paper_tables.cache_clear()
-        optimal_tables.cache_clear()
+        PAPER_TABLES.clear()
+        OPTIMAL_TABLES.clear()
         return run()
 
     return timed
@@ -56,10 +56,11 @@ def full_search_cost(model: str, steps: int, units: int, alpha: float, output: b
 
 def estimated_seconds(steps: int, memory, alpha: float, model: str, output: bool = True) -> float:
     """The resource guard's time estimate for an MSM request's DP, from empty tables."""
-    paper_tables.cache_clear()
-    optimal_tables.cache_clear()
+    PAPER_TABLES.clear()
+    OPTIMAL_TABLES.clear()
     steps, units, budget = _validate(steps, memory, alpha, "msm", model, output)
-    return round(_tables("msm", model, units, output).size(steps, budget).seconds, 2)
+    with _tables("msm", model, units, output) as tables:
+        return round(tables.size(steps, budget).seconds, 2)
 
 
 def engines_side_by_side(report: dict, repeats: int) -> None:

@@ -60,8 +60,8 @@ from mini_bptt.planning.dp_tables import Split
 plan = importlib.import_module("mini_bptt.planning.plan")
 steps, memory, alpha, strategy, model, output = json.loads(sys.argv[1])
 steps, units, budget = plan._validate(steps, memory, alpha, strategy, model, output)
-tables = plan._tables(strategy, model, units, output)
-size = tables.size(steps, budget)
+with plan._tables(strategy, model, units, output) as tables:
+    size = tables.size(steps, budget)
 start = time.perf_counter()
 with mb.resource_limits(seconds=1e9):
     count = mb.cost(steps, memory, alpha=alpha, strategy=strategy, model=model,

@@ -21,7 +21,8 @@ import numpy as np
 
 from mini_bptt import __version__
 from mini_bptt.cells import LSTMCell, MSEHead, RNNCell
-from mini_bptt.cells._checks import affordable, positive_int
+from mini_bptt.cells._checks import positive_int
+from mini_bptt.cells._limits import require_bytes
 from mini_bptt.oracle.check import check
 from mini_bptt.oracle.executor import execute
 from mini_bptt.planning import limits
@@ -270,7 +271,7 @@ def _run_command(args) -> int:
     )
     batch = sizes["batch"]
     arrays = 8 * steps * batch * (sizes["input_size"] + sizes["hidden_size"])
-    affordable(f"inputs and targets for steps={steps}, batch={batch}", arrays)
+    require_bytes(f"inputs and targets for steps={steps}, batch={batch}", arrays)
     result = plan(
         steps,
         args.memory,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -21,17 +23,6 @@ def available_memory() -> int:
     return 8 * 2**30
 
 
-def affordable(what: str, nbytes: int) -> None:
-    """Refuse, before allocating, arrays of ``nbytes`` that the machine cannot hold."""
-    available = available_memory()
-    if nbytes > available:
-        needed = f"{nbytes / 2**30:.3g} GiB" if nbytes < 2**80 else f"{shown(nbytes)} bytes"
-        raise ValueError(
-            f"{what} would need {needed}, more than the "
-            f"{available / 2**30:.3g} GiB this machine has available"
-        )
-
-
 def rng(seed: object) -> np.random.Generator:
     """NumPy's generator for ``seed``, an integer >= 0."""
     return np.random.default_rng(positive_int("seed", seed, minimum=0))
@@ -47,22 +38,79 @@ def finite_real(name: str, value: object) -> float:
         raise ValueError(f"{name} must be a finite float, got {shown(value)}") from None
 
 
+# Counts past this are refused by magnitude before anything formats them: far beyond any
+# sequence a closed form is asked about (10**30 steps answers in microseconds), and below
+# Python's 4300-digit limit on turning integers into text.
+MAX_COUNT = 10**100
+# Decimal text longer than this, or with an exponent past MAX_EXPONENT, is refused before a
+# Fraction is built: Fraction("1e99999999") would build a hundred-million-digit integer.
+MAX_DECIMAL_LENGTH = 100
+MAX_EXPONENT = 400
+_DECIMAL = re.compile(
+    r"(?P<mantissa>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[eE](?P<exponent>[+-]?\d+))?"
+    r"|(?P<numerator>[+-]?\d+)/(?P<denominator>\d+)"
+)
+
+
 def shown(value: object) -> str:
     """``repr(value)``, with a huge integer abbreviated (an error message stays one line)."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**9:
-        digits = str(abs(int(value)))
-        return f"{'-' if value < 0 else ''}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+        magnitude = abs(int(value))
+        sign = "-" if value < 0 else ""
+        if magnitude.bit_length() > 3000:  # str() would be slow, or refused past 4300 digits
+            return f"{sign}an integer of about 10**{int(magnitude.bit_length() * math.log10(2))}"
+        digits = str(magnitude)
+        return f"{sign}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
     text = " ".join(repr(value).split())  # an array's repr has line breaks
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def count(name: str, value: object, *, minimum: int = 1, maximum: int = MAX_COUNT) -> int:
+    """Return ``value`` as an int: any integer type (NumPy's included, through
+    ``operator.index``) but ``bool``; else raise naming ``name`` and what is accepted."""
+    accepted = f"an integer >= {minimum}"
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be {accepted}, got {shown(value)}")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be {accepted}, got {shown(value)}") from None
+    if number < minimum:
+        raise ValueError(f"{name} must be {accepted}, got {shown(number)}")
+    if number > maximum:
+        raise ValueError(
+            f"{name} must be an integer from {minimum} to {shown(maximum)}, got {shown(number)}"
+        )
+    return number
+
+
 def positive_int(name: str, value: object, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int, or raise naming ``name`` and what is accepted."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {shown(value)}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {shown(value)}")
-    return int(value)
+    """Return ``value`` as an int >= ``minimum``, or raise naming ``name`` (see ``count``)."""
+    return count(name, value, minimum=minimum)
+
+
+def parse_decimal(name: str, text: str) -> Fraction:
+    """The exact value of decimal text (``"12"``, ``"4.5"``, ``"1e3"``, ``"7/3"``).
+
+    The length and the exponent are checked before any ``Fraction`` is built, so no
+    text makes this slow; raises ``ValueError`` naming ``name`` and what is accepted.
+    """
+    stripped = text.strip()
+    accepted = (
+        f"{name} must be a decimal number like 12, 4.5, 1e3 or 7/3 "
+        f"(at most {MAX_DECIMAL_LENGTH} characters, exponent within +-{MAX_EXPONENT})"
+    )
+    match = _DECIMAL.fullmatch(stripped) if len(stripped) <= MAX_DECIMAL_LENGTH else None
+    if match is None:
+        raise ValueError(f"{accepted}, got {shown(text)}")
+    if match["numerator"] is not None:
+        if int(match["denominator"]) == 0:
+            raise ValueError(f"{accepted}, got {shown(text)} (a zero denominator)")
+        return Fraction(int(match["numerator"]), int(match["denominator"]))
+    exponent = int(match["exponent"] or 0)
+    if abs(exponent) > MAX_EXPONENT:
+        raise ValueError(f"{accepted}, got {shown(text)}")
+    return Fraction(match["mantissa"]) * Fraction(10) ** exponent
 
 
 def boolean(name: str, value: object) -> bool:

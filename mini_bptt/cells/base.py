@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cells import _checks
+from mini_bptt.cells import _checks, _limits
 
 INPUT_FIELD = "x"  # cache field that refers to the caller's input array
 
@@ -199,14 +199,14 @@ class Cell:
         self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
         rows = self.GATES * self.hidden_size
         weights = 8 * rows * (self.input_size + self.hidden_size + 1)
-        _checks.affordable(
+        _limits.require_bytes(
             f"a cell with input_size={input_size}, hidden_size={hidden_size}", weights
         )
 
     def zero_state(self, batch: int) -> np.ndarray:
         """Initial state of zeros, shape (batch, state_size), float64."""
         batch = _checks.positive_int("batch", batch)
-        _checks.affordable(f"a state of batch={batch}", 8 * batch * self.state_size)
+        _limits.require_bytes(f"a state of batch={batch}", 8 * batch * self.state_size)
         return np.zeros((batch, self.state_size))
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt.cells import _checks
+from mini_bptt.cells import _checks, _limits
 
 
 class MSEHead:
@@ -103,7 +103,7 @@ class SoftmaxHead:
             )
         self.labels = labels
         rng = _checks.rng(seed)
-        _checks.affordable(
+        _limits.require_bytes(
             f"a head with num_classes={num_classes}, hidden_size={hidden_size}",
             8 * self.num_classes * (hidden_size + 1),
         )

@@ -116,6 +116,8 @@ row-major.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -579,13 +581,24 @@ class BreakpointTables:
         self.width = -1  # budgets 0..width
         self.capacity = 0  # rows allocated
         self.tab: dict[str, np.ndarray] = {}
+        # False from a fill's first write to its last: a set cut short there by an exception
+        # or an interrupt is never read again (``table_cache``), which also holds ``lock``
+        # for the whole of a request
+        self.intact = True
+        self.lock = threading.RLock()
 
     # -- public interface (the same as DPTables) ------------------------------------------------
 
     def ensure(self, steps: int, width: int, progress: Progress | None = None) -> None:
-        """Fill rows up to ``steps`` for budgets 0..``width`` units."""
+        """Fill rows up to ``steps`` for budgets 0..``width`` units.
+
+        ``steps``, the rows that answer, grows only once a block's rows are in the tables;
+        and ``intact`` is False from the first write to the last, so a fill cut short
+        anywhere (``progress`` raising, Ctrl-C) leaves a set that is never read again.
+        """
         if steps <= self.steps and width <= self.width:
             return
+        self.intact = False
         target = self.allocation(steps, width)
         if target is not None:
             self._allocate(*target)
@@ -595,15 +608,18 @@ class BreakpointTables:
             self._begin_block(t0, t1)
             for t in range(t0, t1):
                 self._fill_row(t, t0)
-                self.steps = t
-                if progress is not None and (t % 64 == 0 or t == steps):
-                    progress(t, steps)
             for name, table in self.tab.items():  # the block's rows, a run per column
                 table[:, t0:t1] = self._rows(name, t1 - 1, t0)[::-1].T
+            self.steps = t1 - 1
             self._find_breakpoints(self.searched + 1, t1 - 2)
             for rises in self.rises.values():
                 rises.update(self.steps)
+            if progress is not None:  # every 64th row and the last, once they answer
+                for t in range(t0, t1):
+                    if t % 64 == 0 or t == steps:
+                        progress(t, steps)
         self._index_breakpoints()
+        self.intact = True
 
     def allocation(self, steps: int, width: int) -> tuple[int, int] | None:
         """(rows, width) that ``ensure(steps, width)`` would refill the tables at, or None

@@ -35,8 +35,6 @@ option, and the tests compare them with these tables entry by entry.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -55,6 +53,7 @@ from mini_bptt.planning.dp_tables import (
     TableSpec,
 )
 from mini_bptt.planning.emitter import Emitter
+from mini_bptt.planning.table_cache import TableCache
 from mini_bptt.planning.units import Units
 
 
@@ -79,38 +78,34 @@ def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dic
     return specs
 
 
-@lru_cache(maxsize=16)
-def optimal_tables(strategy: str, units: Units, internal_has_output: bool) -> BreakpointTables:
-    """Shared, growing tables for one strategy, unit size and output flag."""
-    return BreakpointTables(tuple(optimal_specs(strategy, units, internal_has_output).values()))
+OPTIMAL_TABLES = TableCache(
+    lambda strategy, units, internal_has_output: BreakpointTables(
+        tuple(optimal_specs(strategy, units, internal_has_output).values())
+    )
+)
+
+
+def optimal_tables(strategy: str, units: Units, internal_has_output: bool):
+    """``with optimal_tables(...) as tables:`` the shared, growing tables for one strategy,
+    unit size and output flag, held by this thread inside the block (``table_cache``)."""
+    return OPTIMAL_TABLES.using(strategy, units, internal_has_output)
 
 
 def optimal_cost(
-    strategy: str,
-    steps: int,
-    budget: int,
-    units: Units,
-    internal_has_output: bool,
-    progress: Progress | None = None,
+    tables: BreakpointTables, steps: int, budget: int, progress: Progress | None = None
 ) -> int:
     """Minimum forward count for ``steps`` with ``budget >= units.hidden`` units (h[0] included)."""
-    tables = optimal_tables(strategy, units, internal_has_output)
     tables.ensure(steps, budget, progress)
     return tables.value("S", steps, budget)
 
 
 def optimal_actions(
-    strategy: str,
-    steps: int,
-    budget: int,
-    units: Units,
-    internal_has_output: bool,
+    tables: BreakpointTables, steps: int, budget: int, units: Units
 ) -> list[Action]:
     """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above.
     (``optimal_cost`` fills the tables, with progress; here they are only read.)"""
-    tables = optimal_tables(strategy, units, internal_has_output)
     tables.ensure(steps, budget)
-    specs = optimal_specs(strategy, units, internal_has_output)
+    specs = tables.by_name
     H, A = units.hidden, units.internal
     out = Emitter()
 

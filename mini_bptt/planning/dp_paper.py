@@ -13,13 +13,12 @@ HSM is never tabulated: its cost and split point come from the closed form.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from mini_bptt.planning.actions import BACKWARD, FREE_HIDDEN, SAVE_HIDDEN, SAVE_INTERNAL, Action
 from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
 from mini_bptt.planning.dp_tables import Progress, Run, Split, TableSpec
 from mini_bptt.planning.emitter import Emitter
 from mini_bptt.planning.hsm_closed_form import hsm_split
+from mini_bptt.planning.table_cache import TableCache
 from mini_bptt.planning.units import Units
 
 
@@ -32,32 +31,35 @@ def paper_spec(strategy: str, units: Units) -> TableSpec:
     return TableSpec("C", H, tuple(options))
 
 
-@lru_cache(maxsize=16)
-def paper_tables(strategy: str, units: Units) -> BreakpointTables:
-    """Shared, growing tables for the paper's ISM or MSM with these units."""
-    return BreakpointTables((paper_spec(strategy, units),))
+PAPER_TABLES = TableCache(lambda strategy, units: BreakpointTables((paper_spec(strategy, units),)))
+
+
+def paper_tables(strategy: str, units: Units):
+    """``with paper_tables(...) as tables:`` the shared, growing tables for the paper's ISM
+    or MSM with these units, held by this thread inside the block (``table_cache``)."""
+    return PAPER_TABLES.using(strategy, units)
 
 
 def paper_cost(
-    strategy: str, steps: int, budget: int, units: Units, progress: Progress | None = None
+    tables: BreakpointTables, steps: int, budget: int, progress: Progress | None = None
 ) -> int:
     """C(steps, budget units) of the paper's recursion for ISM or MSM; ``budget >= units.hidden``.
     (HSM has its closed form, ``hsm_cost``.)"""
-    tables = paper_tables(strategy, units)
     tables.ensure(steps, budget, progress)
     return tables.value("C", steps, budget)
 
 
-def paper_actions(strategy: str, steps: int, budget: int, units: Units) -> list[Action]:
+def paper_actions(
+    strategy: str, steps: int, budget: int, units: Units, tables: BreakpointTables | None = None
+) -> list[Action]:
     """Actions realising the paper's optimal policy: the start of every sub-problem is held.
     No split leaves a one-step right part (whose saved start would go unused): it costs what
     the run costs, and the run is preferred. (``paper_cost`` fills the tables, with
-    progress; here they are only read.)"""
+    progress; here they are only read; HSM needs no tables.)"""
     H = units.hidden
     if strategy != "hsm":
-        tables = paper_tables(strategy, units)
         tables.ensure(steps, budget)
-        spec = paper_spec(strategy, units)
+        spec = tables.specs[0]
     out = Emitter()
 
     def choose(t: int, m: int) -> tuple[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
 from collections.abc import Callable, Iterable
@@ -250,25 +251,29 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
     return steps, units, dp_units
 
 
+@contextlib.contextmanager
 def _tables(strategy: str, model: str, units: Units, internal_has_output: bool):
-    """The shared DP tables that ``strategy`` (ism or msm) and ``model`` read."""
-    if model == "paper":
-        return paper_tables(strategy, units)
-    return optimal_tables(strategy, units, internal_has_output)
+    """The shared DP tables that ``strategy`` and ``model`` read, held by this thread for
+    the whole request (None for HSM and the baselines, which read none)."""
+    if strategy not in ("ism", "msm"):
+        yield None
+    elif model == "paper":
+        with paper_tables(strategy, units) as tables:
+            yield tables
+    else:
+        with optimal_tables(strategy, units, internal_has_output) as tables:
+            yield tables
 
 
-def _why_not(strategy, model, units, internal_has_output, steps, budget, seconds) -> str:
+def _why_not(tables, strategy, steps, budget, seconds) -> str:
     """Why the DP for this request does not fit the resource limits, or ""."""
     if strategy not in ("ism", "msm"):
         return ""
-    tables = _tables(strategy, model, units, internal_has_output)
     return limits.fits(tables.size(steps, budget), seconds)
 
 
-def _require_tables(strategy, model, units, internal_has_output, steps, budget) -> None:
-    reason = _why_not(
-        strategy, model, units, internal_has_output, steps, budget, limits.current().seconds
-    )
+def _require_tables(tables, strategy, units, steps, budget) -> None:
+    reason = _why_not(tables, strategy, steps, budget, limits.current().seconds)
     if reason:
         raise limits.ResourceLimitError(
             f"{strategy} with steps={_checks.shown(steps)} and "
@@ -278,15 +283,15 @@ def _require_tables(strategy, model, units, internal_has_output, steps, budget) 
         )
 
 
-def _count(strategy, model, units, internal_has_output, steps, budget, progress) -> int:
+def _count(tables, strategy, model, units, steps, budget, progress) -> int:
     """Forward count of the request (after ``_validate`` and, for a DP, ``_require_tables``)."""
     if strategy not in DP_STRATEGIES:
         return baseline_cost(strategy, steps)
     if strategy == "hsm":
         return hsm_cost(steps, budget // units.hidden)
     if model == "paper":
-        return paper_cost(strategy, steps, budget, units, progress)
-    return optimal_cost(strategy, steps, budget, units, internal_has_output, progress)
+        return paper_cost(tables, steps, budget, progress)
+    return optimal_cost(tables, steps, budget, progress)
 
 
 def plan(
@@ -352,18 +357,18 @@ def plan(
     ['forward 1', 'save_hidden 1', 'forward 2', 'forward 3']
     """
     steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
-    request = (strategy, model, units, internal_has_output, steps, budget)
-    _require_tables(*request)
-    forward_count = _count(*request, progress)
-    what = f"the {strategy} plan for steps={_checks.shown(steps)}"
-    limits.require_actions(forward_count + steps, what)
-    # the tables were filled (with progress) by _count: reading the actions fills nothing
-    if strategy not in DP_STRATEGIES:
-        actions = BASELINES[strategy](steps)
-    elif model == "paper" or strategy == "hsm":
-        actions = paper_actions(strategy, steps, budget, units)
-    else:
-        actions = optimal_actions(strategy, steps, budget, units, internal_has_output)
+    with _tables(strategy, model, units, internal_has_output) as tables:
+        _require_tables(tables, strategy, units, steps, budget)
+        forward_count = _count(tables, strategy, model, units, steps, budget, progress)
+        what = f"the {strategy} plan for steps={_checks.shown(steps)}"
+        limits.require_actions(forward_count + steps, what)
+        # the tables were filled (with progress) by _count: reading the actions fills nothing
+        if strategy not in DP_STRATEGIES:
+            actions = BASELINES[strategy](steps)
+        elif model == "paper" or strategy == "hsm":
+            actions = paper_actions(strategy, steps, budget, units, tables)
+        else:
+            actions = optimal_actions(tables, steps, budget, units)
     return Plan(
         steps=steps,
         memory=memory if isinstance(memory, str) else _plain_number(memory),
@@ -414,9 +419,9 @@ def cost(
     True
     """
     steps, units, budget = _validate(steps, memory, alpha, strategy, model, internal_has_output)
-    request = (strategy, model, units, internal_has_output, steps, budget)
-    _require_tables(*request)
-    return _count(*request, progress)
+    with _tables(strategy, model, units, internal_has_output) as tables:
+        _require_tables(tables, strategy, units, steps, budget)
+        return _count(tables, strategy, model, units, steps, budget, progress)
 
 
 def cost_within(
@@ -431,9 +436,11 @@ def cost_within(
     """``(cost(...), "")`` of the optimal model when its DP fits the memory limit and an
     estimated ``seconds``, else ``(None, why not)``. Never fills a table past those."""
     steps, units, budget = _validate(steps, memory, alpha, strategy, "optimal", internal_has_output)
-    request = (strategy, "optimal", units, internal_has_output, steps, budget)
-    reason = _why_not(*request, seconds)
-    return (None, reason) if reason else (_count(*request, None), "")
+    with _tables(strategy, "optimal", units, internal_has_output) as tables:
+        reason = _why_not(tables, strategy, steps, budget, seconds)
+        if reason:
+            return None, reason
+        return _count(tables, strategy, "optimal", units, steps, budget, None), ""
 
 
 def _plain_number(value):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import mini_bptt as mb
 from mini_bptt.planning import limits
 from mini_bptt.planning.baselines import BASELINES, baseline_cost, baseline_peak
-from mini_bptt.planning.dp_optimal import optimal_tables
+from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost, repetition_number
 from mini_bptt.planning.plan import _why_not, run_replay
 from mini_bptt.planning.units import units_for
@@ -50,12 +50,12 @@ def test_hsm_closed_form_answers_for_any_size(t, m):
 @pytest.mark.parametrize("width", [500, 2000])  # narrow tables and wide ones: other blocks
 def test_table_bytes_are_estimated_exactly(width):
     units = units_for(7 / 3)
-    tables = optimal_tables("msm", units, True)
-    tables.__init__(tables.specs)  # empty, whatever earlier tests filled
-    size = tables.size(300, width)
-    tables.ensure(300, width)
-    assert size.table_bytes == sum(table.nbytes for table in tables.tab.values())
-    assert tables.size(200, 400).table_bytes == 0  # covered already
+    OPTIMAL_TABLES.clear()  # empty, whatever earlier tests filled
+    with optimal_tables("msm", units, True) as tables:
+        size = tables.size(300, width)
+        tables.ensure(300, width)
+        assert size.table_bytes == sum(table.nbytes for table in tables.tab.values())
+        assert tables.size(200, 400).table_bytes == 0  # covered already
 
 
 @settings(max_examples=200, deadline=None)
@@ -76,11 +76,11 @@ def test_the_time_estimate_grows_with_every_dimension(tables, splits, steps, col
 def test_the_default_time_limit_admits_what_runs_in_a_minute_and_refuses_hours():
     """plan(100_000, 200, alpha=5) fills in under a minute (bench/bench_planner.py): the
     guard, whose estimate errs long, must let it through; a million steps must not."""
-    optimal_tables.cache_clear()
+    OPTIMAL_TABLES.clear()
     units = units_for(5)
-    with mb.resource_limits(table_bytes=2**40):  # the time is what is tested
-        assert _why_not("msm", "optimal", units, True, 100_000, 200 * units.hidden, 600) == ""
-        reason = _why_not("msm", "optimal", units, True, 10**6, 1000 * units.hidden, 600)
+    with mb.resource_limits(table_bytes=2**40), optimal_tables("msm", units, True) as tables:
+        assert _why_not(tables, "msm", 100_000, 200 * units.hidden, 600) == ""
+        reason = _why_not(tables, "msm", 10**6, 1000 * units.hidden, 600)
         assert re.fullmatch(
             r"its DP would take [\d.]+ minutes, over the limit of 10 minutes", reason
         )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.planning.dp_optimal import optimal_tables
-from mini_bptt.planning.dp_paper import paper_tables
+from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_tables
+from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_tables
 from mini_bptt.planning.plan import Plan, parse_actions
 from mini_bptt.planning.units import units_for
 from tests.helpers import from_short
@@ -165,16 +165,17 @@ def test_the_action_limit_counts_forwards_and_backwards_and_names_the_plan():
         mb.plan(100, 3, strategy="hsm")
 
 
-def _table_bytes(tables, steps: int, units_budget: int) -> int:
-    return tables.size(steps, units_budget).table_bytes
+def _table_bytes(tables_in_use, steps: int, units_budget: int) -> int:
+    with tables_in_use as tables:
+        return tables.size(steps, units_budget).table_bytes
 
 
 def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
     """Paper tables are one table, optimal ones two (flag off) or three (flag on): each
     request is sized with its own, so a limit between them tells them apart."""
     alpha, steps, budget = 3.7, 300, 120
-    paper_tables.cache_clear()  # fresh tables, whatever ran before in this process
-    optimal_tables.cache_clear()
+    PAPER_TABLES.clear()  # fresh tables, whatever ran before in this process
+    OPTIMAL_TABLES.clear()
     units = units_for(alpha)
     width = budget * units.hidden
     paper = _table_bytes(paper_tables("msm", units), steps, width)
@@ -213,11 +214,12 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
     """MSM's paper recursion has two split options, ISM's one: their estimated times
     differ, and a limit between them refuses MSM only."""
     alpha, steps, budget = 3.55, 400, 150
-    paper_tables.cache_clear()
+    PAPER_TABLES.clear()
     units = units_for(alpha)
     width = budget * units.hidden
-    ism = paper_tables("ism", units).size(steps, width).seconds
-    msm = paper_tables("msm", units).size(steps, width).seconds
+    with paper_tables("ism", units) as ism_tables, paper_tables("msm", units) as msm_tables:
+        ism = ism_tables.size(steps, width).seconds
+        msm = msm_tables.size(steps, width).seconds
     assert ism < msm
     refused = pytest.raises(mb.ResourceLimitError, match="its DP would take")
     with mb.resource_limits(seconds=(ism + msm) / 2), refused:
@@ -229,9 +231,9 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
 @pytest.mark.parametrize("model", mb.MODELS)
 def test_hsm_plans_build_no_table(model):
     """HSM is read from its closed form: no DP table is made, so no table limit applies."""
-    paper_tables.cache_clear()
-    optimal_tables.cache_clear()
+    PAPER_TABLES.clear()
+    OPTIMAL_TABLES.clear()
     with mb.resource_limits(table_bytes=1, seconds=1e-6):
         planned = mb.plan(5000, 20, strategy="hsm", model=model)
     assert planned.forward_count == mb.cost(5000, 20, strategy="hsm")
-    assert paper_tables.cache_info().currsize == optimal_tables.cache_info().currsize == 0
+    assert len(PAPER_TABLES) == len(OPTIMAL_TABLES) == 0

@@ -12,7 +12,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.planning.dp_optimal import optimal_cost
+from mini_bptt.planning.dp_optimal import optimal_cost, optimal_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
 from mini_bptt.planning.plan import bptt_peak, run_replay
 from mini_bptt.planning.recursions import paper_recursion
@@ -59,9 +59,10 @@ def test_hsm_closed_form_equals_recursion_and_optimal_dp():
         for m in range(1, 12):
             assert hsm_cost(t, m) == hsm_recursion(t, m), (t, m)
     units = units_for(1)
-    for t in range(1, 80):
-        for m in range(1, 12):
-            assert optimal_cost("hsm", t, m, units, True) == hsm_cost(t, m), (t, m)
+    with optimal_tables("hsm", units, True) as tables:
+        for t in range(1, 80):
+            for m in range(1, 12):
+                assert optimal_cost(tables, t, m) == hsm_cost(t, m), (t, m)
 
 
 def test_hsm_equals_checkpoint_schedules_revolve():
