@@ -146,3 +146,29 @@ def test_asyncio_tasks_each_have_their_own_limits():
         return await asyncio.gather(task(7), task(9))
 
     assert asyncio.run(both()) == [7, 9]
+
+
+def test_threads_executing_plans_on_one_cell_get_the_gradients_of_one_thread():
+    """The executor keeps its state per call and only reads the cell and the head."""
+    import numpy as np
+
+    cell = mb.LSTMCell(input_size=3, hidden_size=5, seed=0)
+    rng = np.random.default_rng(1)
+    steps, batch = 40, 2
+    xs, h0 = rng.normal(size=(steps, batch, 3)), cell.zero_state(batch)
+    head = mb.MSEHead(rng.normal(size=(steps, batch, 5)))
+    plans = [mb.plan(steps, memory, alpha=cell.alpha) for memory in (20, 30, 45, 60)]
+    serial = [mb.execute(p, cell, xs, h0, head).grads for p in plans]
+    results: list = [None] * len(plans)
+
+    def worker(k: int) -> None:
+        results[k] = [mb.execute(plans[k], cell, xs, h0, head).grads for _ in range(5)]
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(plans))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k, runs in enumerate(results):
+        for grads in runs:
+            assert all(np.array_equal(grads[name], serial[k][name]) for name in serial[k])

@@ -52,6 +52,13 @@ _DECIMAL = re.compile(
 )
 
 
+class ResourceLimitError(ValueError):
+    """A request would need more memory, time, actions or input than the limits allow, or a
+    count past ``MAX_COUNT``."""
+
+    __module__ = "mini_bptt"  # where users import it from, and what tracebacks show
+
+
 def shown(value: object) -> str:
     """``repr(value)``, with a huge integer abbreviated (an error message stays one line)."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**9:
@@ -78,7 +85,7 @@ def count(name: str, value: object, *, minimum: int = 1, maximum: int = MAX_COUN
     if number < minimum:
         raise ValueError(f"{name} must be {accepted}, got {shown(number)}")
     if number > maximum:
-        raise ValueError(
+        raise ResourceLimitError(
             f"{name} must be an integer from {minimum} to {shown(maximum)}, got {shown(number)}"
         )
     return number

@@ -31,14 +31,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
-from mini_bptt.cells._checks import available_memory, parse_decimal, shown
+from mini_bptt.cells._checks import ResourceLimitError, available_memory, parse_decimal, shown
 
 # limits counted in whole things (bytes, actions); the others are seconds
 INTEGER_LIMITS = ("table_bytes", "actions", "input_bytes", "array_bytes")
-
-
-class ResourceLimitError(ValueError):
-    """A request would need more memory, time, actions or input than the limits allow."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,7 @@ def resource_limits(**changes: int | float) -> Iterator[Limits]:
     ...     mb.plan(100, 3, strategy="hsm")
     Traceback (most recent call last):
     ...
-    mini_bptt.cells._limits.ResourceLimitError: ... 690 actions, over the limit of 100; ...
+    mini_bptt.ResourceLimitError: ... 690 actions, over the limit of 100; ...
     """
     accepted = [field.name for field in fields(Limits)]
     for name in changes:
