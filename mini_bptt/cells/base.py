@@ -40,9 +40,20 @@ def add_outer_product(total: np.ndarray, left: np.ndarray, right: np.ndarray) ->
         total[start : start + rows] += left[:, start : start + rows].T @ right
 
 
+def shown_size(size: int) -> str:
+    """A size for a message: exact up to 10**18, abbreviated beyond (one short line)."""
+    return str(size) if size < 10**18 else _checks.shown(size)
+
+
 def _as_float64(name: str, value: object) -> np.ndarray:
+    """``value`` as float64: a float64 array as it is (the cell copies it), another array
+    converted only if its float64 copy fits the ``array_bytes`` limit."""
+    if isinstance(value, np.ndarray) and value.dtype != np.float64:
+        _limits.require_bytes(
+            f"{name} of shape {value.shape} as float64 (from {value.dtype})", 8 * value.size
+        )
     try:
-        array = np.array(value, dtype=np.float64)
+        array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
     return array  # shape and finiteness: _checks.float_array, once the sizes are known
@@ -102,7 +113,8 @@ class Cell:
         TypeError
             For something that is not an array of numbers, named.
         ValueError
-            Naming an array whose shape does not fit, or that is not finite.
+            Naming an array whose shape does not fit, or that is not finite; or
+            ``ResourceLimitError`` for weights past the ``array_bytes`` limit.
 
         Examples
         --------
@@ -198,15 +210,21 @@ class Cell:
         self.input_size = _checks.positive_int("input_size", input_size)
         self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
         rows = self.GATES * self.hidden_size
-        weights = 8 * rows * (self.input_size + self.hidden_size + 1)
+        weights = 8 * rows * (self.input_size + self.hidden_size + 1)  # float64 W_x, W_h, b
         _limits.require_bytes(
-            f"a cell with input_size={input_size}, hidden_size={hidden_size}", weights
+            f"{type(self).__name__}(input_size={shown_size(self.input_size)}, "
+            f"hidden_size={shown_size(self.hidden_size)})",
+            weights,
         )
 
     def zero_state(self, batch: int) -> np.ndarray:
-        """Initial state of zeros, shape (batch, state_size), float64."""
+        """Initial state of zeros, shape (batch, state_size), float64; a ``batch`` whose
+        state would pass the ``array_bytes`` limit raises ``ResourceLimitError``."""
         batch = _checks.positive_int("batch", batch)
-        _limits.require_bytes(f"a state of batch={batch}", 8 * batch * self.state_size)
+        _limits.require_bytes(
+            f"a state of batch={shown_size(batch)}, state_size={self.state_size}",
+            8 * batch * self.state_size,
+        )
         return np.zeros((batch, self.state_size))
 
     @property

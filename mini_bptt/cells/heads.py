@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mini_bptt.cells import _checks, _limits
+from mini_bptt.cells.base import shown_size
 
 
 class MSEHead:
@@ -76,6 +77,8 @@ class SoftmaxHead:
     ------
     TypeError, ValueError
         For labels of the wrong dtype, shape or range, or sizes out of range, named.
+        Weights past the ``array_bytes`` resource limit raise ``ResourceLimitError``
+        (a ``ValueError``) before anything is allocated.
 
     Examples
     --------
@@ -104,7 +107,8 @@ class SoftmaxHead:
         self.labels = labels
         rng = _checks.rng(seed)
         _limits.require_bytes(
-            f"a head with num_classes={num_classes}, hidden_size={hidden_size}",
+            f"SoftmaxHead(num_classes={shown_size(self.num_classes)}, "
+            f"hidden_size={shown_size(hidden_size)})",
             8 * self.num_classes * (hidden_size + 1),
         )
         scale = 1.0 / np.sqrt(hidden_size)

@@ -58,8 +58,9 @@ class LSTMCell(Cell):
     Raises
     ------
     TypeError, ValueError
-        For a size, seed or ``forget_bias`` out of range, or weights larger than the
-        memory the machine has available, named.
+        For a size, seed or ``forget_bias`` out of range, named. Weights past the
+        ``array_bytes`` resource limit (2 GiB unless changed with ``resource_limits``)
+        raise ``ResourceLimitError``, a ``ValueError``, before anything is allocated.
 
     Examples
     --------

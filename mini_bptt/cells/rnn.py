@@ -39,8 +39,9 @@ class RNNCell(Cell):
     Raises
     ------
     TypeError, ValueError
-        For a size or seed that is not a whole number in range, or weights larger than
-        the memory the machine has available, named.
+        For a size or seed that is not a whole number in range, named. Weights past the
+        ``array_bytes`` resource limit (2 GiB unless changed with ``resource_limits``)
+        raise ``ResourceLimitError``, a ``ValueError``, before anything is allocated.
 
     Examples
     --------

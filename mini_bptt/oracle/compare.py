@@ -8,11 +8,13 @@ against a tolerance suited to the lowest precision among the arrays given.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
+from mini_bptt.cells import _checks
 from mini_bptt.cells.base import Cell
 from mini_bptt.cells.result import Result
 
@@ -78,8 +80,8 @@ def compare_gradients(
     cell : Cell, optional
         Our cell, to accept PyTorch's names.
     tolerance : float, optional
-        Largest relative error accepted; default ``TOLERANCES`` of the lowest precision
-        given (float64 1e-9, float32 1e-3, float16 5e-2).
+        Largest relative error accepted, a finite real >= 0; default ``TOLERANCES`` of the
+        lowest precision given (float64 1e-9, float32 1e-3, float16 5e-2).
 
     Returns
     -------
@@ -89,9 +91,12 @@ def compare_gradients(
     Raises
     ------
     ValueError
-        Naming a missing, unknown or misshapen array.
+        Naming a missing, unknown or misshapen array, a ``cell`` of another kind than the
+        result's, or a ``tolerance`` that is negative, NaN or infinite.
     TypeError
-        For an array that is not floating point.
+        For a ``result`` that is not a ``Result``, an ``other`` that is not a mapping of
+        names to arrays, an array that is not floating point, a ``cell`` that is not a
+        ``Cell``, or a ``tolerance`` that is not a real number (a bool included).
 
     Examples
     --------
@@ -103,8 +108,10 @@ def compare_gradients(
     >>> mb.compare_gradients(ours, theirs).ok
     True
     """
-    ours = {**result.grads, "dh0": result.dh0}
-    theirs = _our_names(dict(other), cell, ours)
+    ours = _reference(result)
+    tolerance = _tolerance(tolerance)
+    given = _their_arrays(other)
+    theirs = _our_names(dict(given), cell, ours)
     unknown = sorted(set(theirs) - set(ours))
     missing = sorted(set(ours) - set(theirs))
     if unknown or missing:
@@ -116,16 +123,14 @@ def compare_gradients(
         )
     arrays = {}
     for name in sorted(theirs):
-        for label, value in theirs[name]:
-            array = np.asarray(value)
-            if not np.issubdtype(array.dtype, np.floating):
-                raise TypeError(f"gradient {label} must be floating point, got {array.dtype}")
+        for label, array in theirs[name]:
             if array.shape != ours[name].shape:
                 raise ValueError(
                     f"gradient {label} has shape {array.shape}, ours {ours[name].shape}"
                 )
             arrays[label] = (ours[name], array)
-    dtype = min((a.dtype for _, a in arrays.values()), key=lambda d: np.finfo(d).bits).name
+    # the lowest precision given, dh0 and dc0 each counted before they are joined
+    dtype = min((a.dtype for a in given.values()), key=lambda d: np.finfo(d).bits).name
     if tolerance is None:
         tolerance = TOLERANCES.get(dtype, float(np.finfo(dtype).eps) ** 0.5)
     errors = []
@@ -137,16 +142,84 @@ def compare_gradients(
     return GradientComparison(dtype, tolerance, tuple(errors))
 
 
+def _reference(result: object) -> dict[str, np.ndarray]:
+    """Our arrays, ``result.grads`` and ``dh0``, or a TypeError naming ``result``."""
+    if not isinstance(result, Result):
+        raise TypeError(
+            "result must be a mini_bptt Result (from execute or full_bptt), "
+            f"got {type(result).__name__}"
+        )
+    ours = {"dh0": result.dh0}
+    if isinstance(result.grads, Mapping):
+        ours = {**result.grads, **ours}
+    if not isinstance(result.grads, Mapping) or not all(
+        isinstance(name, str) and isinstance(array, np.ndarray) for name, array in ours.items()
+    ):
+        raise TypeError(
+            "result must hold grads, a mapping of names to numpy arrays, and dh0, an array; "
+            f"got grads of type {type(result.grads).__name__}"
+        )
+    return ours
+
+
+def _tolerance(tolerance: object) -> float | None:
+    """None, or ``tolerance`` as a float if it is a finite real >= 0; else raise naming it."""
+    if tolerance is None:
+        return None
+    accepted = "tolerance must be a finite real number >= 0 (or None for the dtype's default)"
+    if isinstance(tolerance, bool | np.bool_) or not isinstance(tolerance, numbers.Real):
+        raise TypeError(f"{accepted}, got {_checks.shown(tolerance)}")
+    if not _checks.is_finite(tolerance) or tolerance < 0:
+        raise ValueError(f"{accepted}, got {_checks.shown(tolerance)}")
+    try:
+        return float(tolerance)
+    except OverflowError:
+        raise ValueError(f"{accepted}, got {_checks.shown(tolerance)}") from None
+
+
+def _their_arrays(other: object) -> dict[str, np.ndarray]:
+    """``other`` as name -> floating-point array, or a TypeError naming what is wrong."""
+    if not isinstance(other, Mapping):
+        raise TypeError(
+            f"other must be a mapping of gradient names to arrays, got {type(other).__name__}"
+        )
+    arrays = {}
+    for label, value in other.items():
+        if not isinstance(label, str):
+            raise TypeError(
+                f"other must map gradient names (str) to arrays, got the key {_checks.shown(label)}"
+            )
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"gradient {label} must be an array of floats ({exc})") from None
+        if not np.issubdtype(array.dtype, np.floating):
+            raise TypeError(f"gradient {label} must be floating point, got {array.dtype}")
+        arrays[label] = array
+    return arrays
+
+
 def _our_names(other: dict, cell: Cell | None, ours: dict) -> dict[str, list[tuple[str, object]]]:
     """Their arrays under our names: name -> [(their label, array), ...]."""
     if "dc0" in other and "dh0" in other:
-        dh, dc = np.asarray(other.pop("dh0")), np.asarray(other.pop("dc0"))
-        if dh.shape != dc.shape:
-            raise ValueError(f"dh0 and dc0 must have one shape, got {dh.shape} and {dc.shape}")
+        dh, dc = other.pop("dh0"), other.pop("dc0")
+        if dh.shape != dc.shape or dh.ndim == 0:
+            raise ValueError(
+                f"dh0 and dc0 must have one shape (batch, hidden_size), got {dh.shape} and "
+                f"{dc.shape}"
+            )
         other["dh0"] = np.concatenate([dh, dc], axis=-1)
     torch_names = {}
     if cell is not None:
-        torch_names = {cell.torch_name(name): name for name in ours if name != "dh0"}
+        if not isinstance(cell, Cell):
+            raise TypeError(f"cell must be a mini_bptt Cell or None, got {type(cell).__name__}")
+        mine = {cell.INPUT_WEIGHT, cell.HIDDEN_WEIGHT, "b"}
+        if not mine <= set(ours):
+            raise ValueError(
+                f"cell is a {type(cell).__name__} (gradients {', '.join(sorted(mine))}), "
+                f"but result's gradients are {', '.join(sorted(set(ours) - {'dh0'}))}"
+            )
+        torch_names = {cell.torch_name(name): name for name in mine}
         torch_names["bias_hh"] = "b"
     renamed: dict[str, list[tuple[str, object]]] = {}
     for label, value in other.items():

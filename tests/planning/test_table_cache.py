@@ -7,6 +7,7 @@ the answer of tables filled from scratch.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -133,13 +134,11 @@ def test_every_answer_after_a_progress_callback_raised_equals_a_fresh_tables(cut
             raise Interrupted
 
     steps, memory, alpha, strategy, model, output = cut
-    try:
+    with contextlib.suppress(Interrupted, mb.InfeasibleMemoryError):
         mb.plan(
             steps + 300, memory + 60, alpha=alpha, strategy=strategy, model=model,
             internal_has_output=output, progress=progress,
         )
-    except (Interrupted, mb.InfeasibleMemoryError):
-        pass
     for request in [cut, *later]:
         assert answer(request) == expected(request), request
 

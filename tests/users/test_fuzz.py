@@ -13,6 +13,8 @@ import contextlib
 import io
 import json
 import math
+import multiprocessing
+import os
 from datetime import timedelta
 from fractions import Fraction
 
@@ -24,13 +26,15 @@ from hypothesis import strategies as st
 import mini_bptt as mb
 from mini_bptt import cli
 
-EXAMPLES = 500
+EXAMPLES = max(500, settings().max_examples)  # more under --hypothesis-profile=explore
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=timedelta(seconds=10),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-LOW_LIMITS = dict(table_bytes=2**28, seconds=2.0, actions=300_000, check_seconds=1.0)
+LOW_LIMITS = dict(
+    table_bytes=2**28, seconds=2.0, actions=300_000, check_seconds=1.0, array_bytes=2**24
+)
 
 # -- values of every size and form ---------------------------------------------------------------
 
@@ -57,6 +61,7 @@ tokens = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
 
+NUMPY_INTEGERS = [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
 huge_ints = st.one_of(
     st.integers(-3, 50), st.sampled_from([10**6, 10**9, 10**30, 2**63, -(2**63), 10**400])
 )
@@ -74,6 +79,10 @@ nasty_scalars = st.one_of(
     st.sampled_from(
         [Fraction(7, 3), Fraction(1, 10**9), np.int64(5), np.float32(2.5), np.float64("nan")]
     ),
+    st.sampled_from(NUMPY_INTEGERS).flatmap(
+        lambda kind: st.integers(np.iinfo(kind).min, np.iinfo(kind).max).map(kind)
+    ),
+    st.sampled_from([np.bool_(True), np.bool_(False)]),
     st.sampled_from([1j, b"5", [], {}, (3,), object()]),
 )
 
@@ -296,11 +305,16 @@ CONSTRUCTORS = {
 
 
 @FUZZ
+@example(name="RNNCell", values=[1_000_000_000, 2])  # 15 GB: built in 15 s where it fit
+@example(name="LSTMCell", values=[10**6, 50])  # 1.6 GB: under the default cap, over this one
+@example(name="SoftmaxHead", values=[np.zeros((1, 1), int), 10**6, 10**3])
 @given(
     name=st.sampled_from(sorted(CONSTRUCTORS)),
     values=st.lists(st.integers(1, 5) | nasty_scalars | arrays(), min_size=1, max_size=4),
 )
 def test_cell_and_head_constructors_end_in_an_object_or_a_named_error(name, values):
+    """Whatever the host's free memory: the fixture caps arrays at 16 MiB (a build under
+    it takes milliseconds), and a size past the cap is refused before allocating."""
     build, names = CONSTRUCTORS[name]
     values = values[: len(names)]
     try:
@@ -309,6 +323,8 @@ def test_cell_and_head_constructors_end_in_an_object_or_a_named_error(name, valu
         assert_named_error(exc, names, (name, values))
     else:
         assert isinstance(built, build)
+        held = sum(array.nbytes for array in built.params.values())
+        assert held <= mb.cells._limits.current().array_bytes, (name, values)
 
 
 @FUZZ
@@ -439,3 +455,183 @@ def test_named_nasty_calls(name):
         NAMED_CALLS[name]()
     except (ValueError, TypeError) as exc:
         assert "\n" not in str(exc) and str(exc)
+
+
+# -- numbers as users have them: NumPy integers, bool, huge exponents ---------------------------
+
+
+def numpy_counts(low: int, high: int):
+    """A NumPy integer of any width that can hold the values ``low`` to ``high``."""
+    kinds = [k for k in NUMPY_INTEGERS if np.iinfo(k).min <= low and high <= np.iinfo(k).max]
+    return st.tuples(st.sampled_from(kinds), st.integers(low, high))
+
+
+@FUZZ
+@given(
+    count=numpy_counts(1, 40), memory=st.integers(1, 12), strategy=st.sampled_from(["msm", "hsm"])
+)
+def test_numpy_integer_steps_are_accepted_wherever_a_count_is_taken(count, memory, strategy):
+    """plan, cost, check (steps and each action's step) and the Recorder take a NumPy
+    integer as the Python int it equals, and answer as for that int, in Python ints."""
+    kind, steps = count
+    expected = mb.plan(steps, memory, strategy=strategy)
+    got = mb.plan(kind(steps), memory, strategy=strategy)
+    assert got == expected and type(got.steps) is int
+    assert all(type(a.step) is int for a in got.actions)
+    assert mb.cost(kind(steps), memory, strategy=strategy) == expected.forward_count
+    verdict = mb.check(expected.actions, steps=steps, memory=memory)
+    as_numpy = [{"op": a.op, "step": kind(a.step)} for a in expected.actions]
+    assert mb.check(as_numpy, steps=kind(steps), memory=memory) == verdict
+    as_actions = [mb.Action(a.op, kind(a.step)) for a in expected.actions]
+    assert mb.check(as_actions, steps=kind(steps), memory=memory) == verdict
+    recorder = mb.Recorder(steps=kind(steps), memory=memory)
+    for action in expected.actions:
+        getattr(recorder, action.op)(kind(action.step))
+    assert recorder.result() == verdict and verdict.valid
+
+
+@pytest.mark.parametrize("kind", NUMPY_INTEGERS)
+def test_numpy_integer_memory_and_alpha_answer_as_the_int_they_equal(kind):
+    """A budget or an alpha that is a NumPy integer is the number it equals: no overflow
+    of its own width inside the planner (int8 holds 5, not 5 * 10**9)."""
+    expected = mb.plan(12, 5, alpha=2)
+    assert mb.plan(12, kind(5), alpha=kind(2)) == expected
+    assert mb.cost(12, kind(5), alpha=kind(2)) == expected.forward_count
+    verdict = mb.check(expected.actions, steps=12, memory=kind(5), alpha=kind(2))
+    assert verdict == mb.check(expected.actions, steps=12, memory=5, alpha=2)
+    recorder = mb.Recorder(steps=12, memory=kind(5), alpha=kind(2))
+    for action in expected.actions:
+        getattr(recorder, action.op)(action.step)
+    assert recorder.result() == verdict
+    json.loads(recorder.to_json())  # written as plain JSON numbers
+
+
+BOOL_COUNTS = {
+    "plan steps True": lambda: mb.plan(True, 3),
+    "plan steps np.True_": lambda: mb.plan(np.bool_(True), 3),
+    "cost steps True": lambda: mb.cost(True, 3),
+    "cost steps np.True_": lambda: mb.cost(np.bool_(True), 3),
+    "check steps True": lambda: mb.check([], steps=True, memory=2),
+    "check steps np.True_": lambda: mb.check([], steps=np.bool_(True), memory=2),
+    "Recorder steps True": lambda: mb.Recorder(steps=True, memory=2),
+    "Recorder steps np.False_": lambda: mb.Recorder(steps=np.bool_(False), memory=2),
+    "Recorder action step True": lambda: mb.Recorder(steps=2, memory=2).forward(True),
+    "Recorder action step np.True_": lambda: mb.Recorder(steps=2, memory=2).forward(np.bool_(True)),
+    "resource_limits actions True": lambda: mb.resource_limits(actions=True).__enter__(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOOL_COUNTS))
+def test_a_bool_is_refused_as_a_count_with_one_named_line(name):
+    with pytest.raises((TypeError, ValueError)) as caught:
+        BOOL_COUNTS[name]()
+    assert_named_error(caught.value, ("steps", "step", "actions"), name)
+    assert "True" in str(caught.value) or "False" in str(caught.value)
+
+
+@pytest.mark.parametrize("step", [True, np.bool_(True)], ids=["True", "np.True_"])
+def test_a_bool_step_in_a_checked_trace_is_an_error_naming_it(step):
+    actions = [{"op": "forward", "step": step}, {"op": "backward", "step": 1}]
+    verdict = mb.check(actions, steps=1, memory=1)
+    assert not verdict.valid and "step must be an integer" in verdict.errors[0]
+
+
+DEADLINE_SECONDS = 5.0
+HUGE_EXPONENT_CALLS = {
+    "cost memory 1e99999999": (lambda: mb.cost(10, "1e99999999"), "memory"),
+    "cost memory 1e99999999%": (lambda: mb.cost(10, "1e99999999%"), "memory"),
+    "plan memory 1e99999999%": (lambda: mb.plan(10, "1e99999999%"), "memory"),
+    "plan memory -1e99999999%": (lambda: mb.plan(10, "-1e99999999%"), "memory"),
+    "plan memory 1e-99999999%": (lambda: mb.plan(10, "1e-99999999%"), "memory"),
+    "plan memory 1e+99999999": (lambda: mb.plan(10, "1e+99999999"), "memory"),
+    "plan steps 1e99999999": (lambda: mb.plan("1e99999999", 3), "steps"),
+    "cost alpha 1e99999999": (lambda: mb.cost(10, 5, alpha="1e99999999"), "alpha"),
+    "check memory 1e99999999": (lambda: mb.check([], steps=3, memory="1e99999999"), "memory"),
+    "check memory 1e99999999%": (lambda: mb.check([], steps=3, memory="1e99999999%"), "memory"),
+    "Recorder memory 1e99999999%": (
+        lambda: mb.Recorder(steps=3, memory="1e99999999%"),
+        "memory",
+    ),
+}
+HUGE_EXPONENT_ARGV = {
+    "plan memory": ["plan", "10", "1e99999999"],
+    "plan memory percent": ["plan", "10", "1e99999999%"],
+    "plan steps": ["plan", "1e99999999", "3"],
+    "plan alpha": ["plan", "10", "5", "--alpha", "1e99999999"],
+    "table steps": ["table", "--steps", "1e99999999", "--memory", "1"],
+    "table memory percent": ["table", "--steps", "10", "--memory", "1e99999999%"],
+    "run memory percent": ["run", "10", "1e99999999%"],
+}
+HUGE_EXPONENT_TRACES = {
+    "trace memory": {"steps": 3, "memory": "1e99999999", "actions": []},
+    "trace memory percent": {"steps": 3, "memory": "1e99999999%", "actions": []},
+    "trace steps": {"steps": "1e99999999", "memory": 2, "actions": []},
+    "trace alpha": {"steps": 3, "memory": 2, "alpha": "1e99999999", "actions": []},
+}
+
+
+def _ends_in_a_child(work, seconds: float = DEADLINE_SECONDS):
+    """Run ``work()`` in a forked child and return what it returned, or fail the test if
+    it has not ended within ``seconds`` (a hang in C, such as building a hundred-million
+    digit integer, cannot be interrupted in this process)."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send(("returned", work()))
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent as it is
+            send.send(
+                ("raised", (type(exc).__name__, str(exc), isinstance(exc, ValueError | TypeError)))
+            )
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    ended = receive.poll(seconds)
+    if not ended:
+        process.kill()
+    process.join()
+    assert ended, f"still running after {seconds} s"
+    return receive.recv()
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_EXPONENT_CALLS))
+def test_a_huge_exponent_is_refused_in_python_within_the_deadline(name):
+    call, argument = HUGE_EXPONENT_CALLS[name]
+    kind, outcome = _ends_in_a_child(lambda: repr(call())[:100])
+    assert kind == "raised", (name, outcome)
+    error, message, named = outcome
+    assert named and "\n" not in message and argument in message, (name, error, message)
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_EXPONENT_ARGV))
+def test_a_huge_exponent_is_refused_by_the_cli_within_the_deadline(name):
+    argv = HUGE_EXPONENT_ARGV[name]
+    kind, outcome = _ends_in_a_child(lambda: run_cli(argv))
+    assert kind == "returned", (argv, outcome)
+    code, out, err = outcome
+    assert_clean_end(code, err, argv)
+    assert code == 2, (argv, out)
+
+
+@pytest.mark.parametrize("name", sorted(HUGE_EXPONENT_TRACES))
+def test_a_huge_exponent_in_a_trace_file_is_refused_within_the_deadline(name, tmp_path):
+    path = tmp_path / "trace.json"
+    path.write_text(json.dumps(HUGE_EXPONENT_TRACES[name]))
+    kind, outcome = _ends_in_a_child(lambda: run_cli(["check", str(path)]))
+    assert kind == "returned", (name, outcome)
+    code, out, err = outcome
+    assert_clean_end(code, err, name)
+    assert code == 2, (name, out)
+
+
+def test_the_fuzz_tests_draw_the_same_examples_on_every_run(pytestconfig):
+    """Unless an exploration was asked for, hypothesis is derandomized with no database:
+    a verdict never depends on the seed, the host or what an earlier run saved."""
+    asked = pytestconfig.getoption("hypothesis_profile", None) or os.environ.get(
+        "MINI_BPTT_HYPOTHESIS_PROFILE"
+    )
+    if asked in (None, "repeatable"):
+        current = settings()
+        assert current.derandomize and current.database is None and current.deadline is None
+    assert FUZZ.derandomize == (asked in (None, "repeatable"))
