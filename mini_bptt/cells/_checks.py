@@ -68,7 +68,10 @@ def shown(value: object) -> str:
             return f"{sign}an integer of about 10**{int(magnitude.bit_length() * math.log10(2))}"
         digits = str(magnitude)
         return f"{sign}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
-    text = " ".join(repr(value).split())  # an array's repr has line breaks
+    try:
+        text = " ".join(repr(value).split())  # an array's repr has line breaks
+    except ValueError:  # a Fraction of huge parts: Python refuses to print past 4300 digits
+        return f"a {type(value).__name__} too large to print"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -134,9 +137,13 @@ def is_finite(value: numbers.Real) -> bool:
 
 def exact(value: numbers.Real) -> Fraction:
     """``value`` as an exact fraction: any int, Fraction or float, NumPy's included."""
-    return (
-        Fraction(value) if isinstance(value, numbers.Rational | float) else Fraction(float(value))
-    )
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))  # NumPy's fixed-width integers would overflow in Fraction
+    if isinstance(value, Fraction | float):
+        return Fraction(value)
+    if isinstance(value, numbers.Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
+    return Fraction(float(value))
 
 
 def float_array(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:

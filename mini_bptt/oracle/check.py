@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from mini_bptt.cells import _checks
 from mini_bptt.planning import limits
 from mini_bptt.planning.actions import SAVE_HIDDEN, SAVE_INTERNAL
-from mini_bptt.planning.plan import cost_within, parse_memory, to_action
+from mini_bptt.planning.plan import cost_within, to_action
 from mini_bptt.planning.replay import PlanError, Replay
-from mini_bptt.planning.units import Units, units_for
+from mini_bptt.planning.units import Units, budget_units, units_for
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,11 @@ class CheckResult:
 
 
 def problem(steps, memory, alpha, internal_has_output) -> tuple[int, Units, int]:
-    """(steps, units, budget in units) of a trace's problem; raise naming a bad argument."""
+    """(steps, units, budget in whole units by the one budget rule) of a trace's problem;
+    raise naming a bad argument."""
     steps = _checks.positive_int("steps", steps)
     units = units_for(alpha)
-    budget = units.to_units(parse_memory(memory, steps, units))
+    budget = budget_units(memory, steps, units)
     _checks.boolean("internal_has_output", internal_has_output)
     if budget < units.hidden:
         raise ValueError(
@@ -69,12 +70,14 @@ def check(
     ----------
     actions : iterable
         ``Action`` s, ``{"op", "step"}`` dicts or ``(op, step)`` pairs, from any
-        implementation (``Recorder`` records them from a training loop).
+        implementation (``Recorder`` records them from a training loop); a step may be
+        of any integer type (NumPy's too) but ``bool``.
     steps : int
-        Sequence length T.
-    memory : int, float or str
-        The budget in hidden-state units, ``h[0]`` included, or ``"N%"``.
-    alpha : int or float
+        Sequence length T (any integer type).
+    memory : int, float, Fraction or str
+        The budget in hidden-state units, ``h[0]`` included, or ``"N%"``; rounded to
+        whole units by the rule of docs/model.md (*Units*), as ``plan`` rounds it.
+    alpha : int, float or Fraction
         Internal-state size in hidden-state units.
     internal_has_output : bool
         Whether ``restore_internal`` may restart the forward.

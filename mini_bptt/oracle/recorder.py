@@ -10,12 +10,14 @@
 
 Each call runs the one replay of the rules (docs/model.md, *Actions*) at once, so the
 first broken rule raises ``PlanError`` in your loop, naming the action index, the op
-and the rule. Leaving the ``with`` block normally also requires every step reversed.
+and the rule. From then on the Recorder is closed: it cannot forget a broken rule, so
+every later call raises that error again and ``result()`` is invalid with it. Leaving
+the ``with`` block normally also requires every step reversed.
 """
 
 from __future__ import annotations
 
-import json
+import threading
 from pathlib import Path
 
 from mini_bptt.oracle.check import CheckResult, check, problem
@@ -29,9 +31,11 @@ from mini_bptt.planning.actions import (
     SAVE_HIDDEN,
     SAVE_INTERNAL,
     Action,
+    plain_step,
 )
-from mini_bptt.planning.plan import FORMAT
-from mini_bptt.planning.replay import Replay
+from mini_bptt.planning.replay import PlanError, Replay
+from mini_bptt.planning.trace_json import trace_text
+from mini_bptt.planning.units import plain_number
 
 
 class Recorder:
@@ -45,13 +49,22 @@ class Recorder:
     ``mini-bptt check``. As a context manager it checks, on a clean exit, that every
     step was reversed.
 
+    After the first broken rule the Recorder is closed: every later action (and
+    ``finish``, and a clean exit of the ``with`` block) raises that same ``PlanError``
+    again, ``result()`` is invalid with it, and ``write`` saves the broken action too, so
+    that ``mini-bptt check`` of the file finds the same error. A loop that catches the
+    error and goes on cannot end with a valid verdict.
+
+    One Recorder may be shared by threads: each action is checked and appended under one
+    lock, so the recorded order is the order in which the calls were accepted.
+
     Parameters
     ----------
     steps : int
-        Sequence length T.
-    memory : int, float or str
+        Sequence length T (any integer type; so is the step of each action).
+    memory : int, float, Fraction or str
         The budget in hidden-state units, ``h[0]`` included, or ``"N%"``.
-    alpha : int or float
+    alpha : int, float or Fraction
         Internal-state size in hidden-state units.
     internal_has_output : bool
         Whether ``restore_internal`` may restart the forward.
@@ -59,7 +72,9 @@ class Recorder:
     Raises
     ------
     TypeError, ValueError
-        For bad arguments, named; ``PlanError`` (a ValueError) from an action method.
+        For bad arguments, named, at construction (a budget or alpha that the trace JSON
+        could not hold exactly is refused here, not at ``write`` after the loop);
+        ``PlanError`` (a ValueError) from an action method.
 
     Examples
     --------
@@ -84,9 +99,13 @@ class Recorder:
         internal_has_output: bool = True,
     ) -> None:
         self.steps, units, budget = problem(steps, memory, alpha, internal_has_output)
-        self.memory, self.alpha, self.internal_has_output = memory, alpha, internal_has_output
+        self.memory = memory if isinstance(memory, str) else plain_number(memory)
+        self.alpha, self.internal_has_output = plain_number(alpha), internal_has_output
         self.actions: list[Action] = []
         self._replay = Replay(self.steps, units, budget, internal_has_output)
+        self._broken: tuple[Action, PlanError] | None = None  # the action, its error
+        self._lock = threading.Lock()
+        self.to_json()  # a trace that cannot be written fails now, not after the loop
 
     # one method per op: each checks its rule now and raises PlanError if it is broken
 
@@ -115,20 +134,40 @@ class Recorder:
         self._take(BACKWARD, step)
 
     def _take(self, op: str, step: int) -> None:
-        self._replay.apply(len(self.actions), op, step)
-        self.actions.append(Action(op, step))
+        with self._lock:  # the replay's order and the list's order are one order
+            self._raise_if_closed()
+            step = plain_step(step)
+            try:
+                self._replay.apply(len(self.actions), op, step)
+            except PlanError as error:
+                self._broken = (Action(op, step), error)
+                raise
+            self.actions.append(Action(op, step))
+
+    def _raise_if_closed(self) -> None:
+        if self._broken is not None:
+            error = self._broken[1]  # a new exception each time: tracebacks do not pile up
+            raise PlanError(error.index, error.op, error.step, error.rule)
+
+    def _snapshot(self) -> list[Action]:
+        """The accepted actions, then the broken one if any (what ``check`` must judge)."""
+        with self._lock:
+            broken = [] if self._broken is None else [self._broken[0]]
+            return [*self.actions, *broken]
 
     # the verdict and the file
 
     def finish(self) -> CheckResult:
         """Require every step reversed (``PlanError`` otherwise); return the verdict."""
-        self._replay.finish(len(self.actions))
+        with self._lock:
+            self._raise_if_closed()
+            self._replay.finish(len(self.actions))
         return self.result()
 
     def result(self) -> CheckResult:
-        """The verdict on the actions so far: ``mb.check`` of them."""
+        """The verdict on the actions so far, the broken one included: ``mb.check`` of them."""
         return check(
-            self.actions,
+            self._snapshot(),
             steps=self.steps,
             memory=self.memory,
             alpha=self.alpha,
@@ -136,24 +175,20 @@ class Recorder:
         )
 
     def to_json(self) -> str:
-        """The trace in the plan/trace JSON format (docs/model.md)."""
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "steps": self.steps,
-                "memory": self.memory,
-                "alpha": self.alpha,
-                "internal_has_output": self.internal_has_output,
-                "actions": [a.to_dict() for a in self.actions],
-            }
+        """The trace in the plan and trace JSON format (docs/model.md), numbers exact."""
+        return trace_text(
+            self.steps, self.memory, self.alpha, self.internal_has_output, self._snapshot()
         )
 
     def write(self, path: str | Path) -> None:
+        """Save ``to_json()`` to ``path``, for ``mini-bptt check``."""
         Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
 
     def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
-        if kind is None:  # a clean exit must have reversed every step
-            self._replay.finish(len(self.actions))
+        if kind is None:  # a clean exit must have reversed every step, and broken nothing
+            with self._lock:
+                self._raise_if_closed()
+                self._replay.finish(len(self.actions))

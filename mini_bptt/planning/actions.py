@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 FORWARD = "forward"
@@ -36,7 +37,9 @@ class Action:
         ``restore_internal``, ``free_hidden`` or ``free_internal`` (docs/model.md,
         *Actions*, gives each one's rule and effect).
     step : int
-        The time step: 0..T for the hidden-state ops, 1..T for the others.
+        The time step: 0..T for the hidden-state ops, 1..T for the others. Any integer
+        type but ``bool`` counts (NumPy's too: schedules and ``np.arange`` loops hand them
+        out); ``to_action`` stores it as an ``int``, and the replay reads it as one.
 
     Raises
     ------
@@ -55,3 +58,14 @@ class Action:
 
     def to_dict(self) -> dict:
         return {"op": self.op, "step": self.step}
+
+
+def plain_step(step: object) -> object:
+    """``step`` as an ``int`` when it is of any integer type but ``bool`` (``operator.index``,
+    as ``_checks.count`` reads counts); anything else unchanged, for the replay to judge."""
+    if isinstance(step, bool):
+        return step
+    try:
+        return operator.index(step)
+    except TypeError:
+        return step

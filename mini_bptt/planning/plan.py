@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import contextlib
 import json
-import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from mini_bptt.cells import _checks
 from mini_bptt.planning import limits
-from mini_bptt.planning.actions import OPS, Action
+from mini_bptt.planning.actions import OPS, Action, plain_step
 from mini_bptt.planning.baselines import BASELINES, baseline_cost, baseline_peak
 from mini_bptt.planning.dp_optimal import optimal_actions, optimal_cost, optimal_tables
 from mini_bptt.planning.dp_paper import paper_actions, paper_cost, paper_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.planning.replay import Replay
-from mini_bptt.planning.units import Units, units_for
+from mini_bptt.planning.trace_json import FORMAT, load_trace, trace_dict
+from mini_bptt.planning.units import (
+    Units,
+    bptt_peak,
+    budget_units,
+    parse_memory,
+    plain_number,
+    units_for,
+)
 
 STRATEGIES = ("bptt", "recompute", "hsm", "ism", "msm", "chen", "chen-recursive")
 DP_STRATEGIES = ("hsm", "ism", "msm")
 MODELS = ("optimal", "paper")
-FORMAT = "mini_bptt.plan/1"
+# the labels of a plan read from a file that has none (a trace recorded by a Recorder)
+TRACE_STRATEGY, TRACE_MODEL = "trace", "recorded"
 
 Progress = Callable[[int, int], None]
 
@@ -43,10 +51,11 @@ class Plan:
     ----------
     steps : int
         Sequence length T.
-    memory : int, float or str
-        The budget, in hidden-state units or ``"N%"`` of full BPTT's peak.
-    alpha : int or float
-        Internal-state size in hidden-state units.
+    memory : int, float, Fraction or str
+        The budget, in hidden-state units or ``"N%"`` of full BPTT's peak; kept as a plain
+        Python number of the same exact value (NumPy's become int or float).
+    alpha : int, float or Fraction
+        Internal-state size in hidden-state units (kept like ``memory``).
     internal_has_output : bool
         Whether ``restore_internal`` may restart the forward from a saved internal state.
     strategy, model : str
@@ -83,8 +92,8 @@ class Plan:
     """
 
     steps: int
-    memory: int | float | str
-    alpha: int | float
+    memory: int | float | Fraction | str
+    alpha: int | float | Fraction
     internal_has_output: bool
     strategy: str
     model: str
@@ -98,8 +107,11 @@ class Plan:
         units = units_for(self.alpha)
         budget = parse_memory(self.memory, steps, units)
         replay = run_replay(actions, steps, units, budget, self.internal_has_output)
+        memory = self.memory if isinstance(self.memory, str) else plain_number(self.memory)
         for name, value in (
             ("steps", steps),
+            ("memory", memory),
+            ("alpha", plain_number(self.alpha)),
             ("actions", actions),
             ("forward_count", replay.forward_count),
             ("peak_memory", units.to_memory(replay.peak)),
@@ -107,60 +119,61 @@ class Plan:
             object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict:
-        return {
-            "format": FORMAT,
-            "steps": self.steps,
-            "memory": self.memory,
-            "alpha": self.alpha,
-            "internal_has_output": self.internal_has_output,
-            "strategy": self.strategy,
-            "model": self.model,
-            "forward_count": self.forward_count,
-            "peak_memory": self.peak_memory,
-            "actions": [a.to_dict() for a in self.actions],
-        }
+        """The plan as the JSON object of docs/model.md (*Plan and trace JSON*)."""
+        return trace_dict(
+            self.steps,
+            self.memory,
+            self.alpha,
+            self.internal_has_output,
+            self.actions,
+            strategy=self.strategy,
+            model=self.model,
+            forward_count=self.forward_count,
+            peak_memory=self.peak_memory,
+        )
 
     def to_json(self) -> str:
+        """The plan as JSON text; ``Plan.from_json`` reads it back equal."""
         return json.dumps(self.to_dict())
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
-        """Load a plan written by ``to_json``; its counts are replayed and must match."""
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ValueError(f'plan JSON must be an object with "format": "{FORMAT}"')
-        missing = [k for k in cls.__dataclass_fields__ if k not in data]
-        if missing:
-            raise ValueError(f"plan JSON lacks the fields {', '.join(missing)}")
+        """Load a plan or a recorded trace (``load_trace``); its actions are replayed, and
+        the file's ``forward_count`` and ``peak_memory``, when present, must match them.
+        A file without labels (a ``Recorder``'s) gets strategy "trace" and model
+        "recorded"."""
+        trace = load_trace(text)
         plan = cls(
-            steps=data["steps"],
-            memory=data["memory"],
-            alpha=data["alpha"],
-            internal_has_output=data["internal_has_output"],
-            strategy=str(data["strategy"]),
-            model=str(data["model"]),
-            actions=data["actions"],
+            steps=trace.steps,
+            memory=trace.memory,
+            alpha=trace.alpha,
+            internal_has_output=trace.internal_has_output,
+            strategy=TRACE_STRATEGY if trace.strategy is None else trace.strategy,
+            model=TRACE_MODEL if trace.model is None else trace.model,
+            actions=trace.actions,
         )
         for key in ("forward_count", "peak_memory"):
-            if data[key] != getattr(plan, key):
+            said = getattr(trace, key)
+            if said is not None and said != getattr(plan, key):
                 raise ValueError(
-                    f"plan JSON says {key} = {data[key]!r} "
-                    f"but its actions give {getattr(plan, key)!r}"
+                    f"plan JSON says {key} = {_checks.shown(said)} "
+                    f"but its actions give {_checks.shown(getattr(plan, key))}"
                 )
         return plan
 
 
 def to_action(item: object) -> Action:
-    """One action from an ``Action``, a dict {"op", "step"} or an (op, step) pair."""
+    """One action from an ``Action``, a dict {"op", "step"} or an (op, step) pair; a step
+    of any integer type (NumPy's too) but ``bool`` becomes an ``int``."""
     if isinstance(item, Action):
-        return item
+        return item if type(item.step) is int else Action(item.op, plain_step(item.step))
     if isinstance(item, dict) and set(item) >= {"op", "step"}:
-        return Action(item["op"], item["step"])
+        return Action(item["op"], plain_step(item["step"]))
     if isinstance(item, list | tuple) and len(item) == 2:
-        return Action(item[0], item[1])
+        return Action(item[0], plain_step(item[1]))
     raise TypeError(
         f"an action must be an Action, a dict with 'op' and 'step', or an (op, step) pair; "
-        f"got {item!r}"
+        f"got {_checks.shown(item)}"
     )
 
 
@@ -175,38 +188,6 @@ def parse_actions(actions: Iterable) -> list[Action]:
         except TypeError as exc:
             raise TypeError(f"actions[{index}]: {exc}") from None
     return parsed
-
-
-def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
-    """A budget in hidden-state units: a number >= 0, or "N%" of the ``bptt`` plan's peak."""
-    if isinstance(memory, str):
-        text = memory.strip()
-        try:
-            if not text.endswith("%"):
-                raise ValueError
-            percent = Fraction(text[:-1])
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(
-                "memory must be a number of units or a percentage like '5%', "
-                f"got {_checks.shown(memory)}"
-            ) from None
-        if percent <= 0:
-            raise ValueError(f"memory percentage must be > 0, got {_checks.shown(memory)}")
-        return percent / 100 * bptt_peak(steps, units)
-    if isinstance(memory, bool) or not isinstance(memory, numbers.Real):
-        raise TypeError(
-            f"memory must be a number of units or a string like '5%', got {_checks.shown(memory)}"
-        )
-    if not _checks.is_finite(memory) or memory < 0:
-        raise ValueError(
-            f"memory must be a finite number of units >= 0, got {_checks.shown(memory)}"
-        )
-    return _checks.exact(memory)
-
-
-def bptt_peak(steps: int, units: Units) -> Fraction:
-    """Saved units at the peak of standard BPTT: h[0] and the internal states of steps 1..T-1."""
-    return 1 + units.alpha * (steps - 1)
 
 
 def run_replay(actions, steps: int, units: Units, memory: Fraction | None, internal_has_output):
@@ -235,19 +216,19 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
             f"model='paper' for {strategy!r} restarts from saved internal states, so it needs "
             "internal_has_output=True (use model='optimal')"
         )
-    budget = parse_memory(memory, steps, units)
+    budget = budget_units(memory, steps, units)
     if strategy in DP_STRATEGIES:
         smallest = units.hidden  # h[0] is saved from the start
     else:  # a fixed shape: feasible exactly when its own peak fits
         smallest = baseline_peak(strategy, steps, units.hidden, units.internal)
-    if units.to_units(budget) < smallest:
+    if budget < smallest:
         raise InfeasibleMemoryError(
             f"memory {_checks.shown(memory)} is below the smallest feasible for strategy "
             f"{strategy!r} with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
         )
     # Budgets beyond standard BPTT's peak cannot lower the cost below T (proved by the
     # search tests): cap the DP width there, which is exact, so tables stay small.
-    dp_units = min(units.to_units(budget), units.to_units(bptt_peak(steps, units)))
+    dp_units = min(budget, units.to_units(bptt_peak(steps, units)))
     return steps, units, dp_units
 
 
@@ -309,12 +290,13 @@ def plan(
     Parameters
     ----------
     steps : int
-        Sequence length T (>= 1).
-    memory : int, float or str
-        Budget for everything saved, ``h[0]`` included, in hidden-state units; or ``"N%"``
-        of full BPTT's peak ``1 + alpha (T - 1)``. A float within 1e-9 of a whole unit
-        counts as that unit.
-    alpha : int or float
+        Sequence length T (>= 1), of any integer type (NumPy's too) but ``bool``.
+    memory : int, float, Fraction or str
+        Budget for everything saved, ``h[0]`` included, in hidden-state units (a number,
+        or decimal text such as ``"7/3"``); or ``"N%"`` of full BPTT's peak
+        ``1 + alpha (T - 1)``. Rounded down to whole units, except that a budget within
+        1e-9 of a unit below a whole unit counts as it (docs/model.md, *Units*).
+    alpha : int, float or Fraction
         Size of an internal state in hidden-state units (tanh RNN 2, LSTM 4.5), a ratio
         p/q with q <= 1000, from 1 to 10**6.
     strategy : str
@@ -371,8 +353,8 @@ def plan(
             actions = optimal_actions(tables, steps, budget, units)
     return Plan(
         steps=steps,
-        memory=memory if isinstance(memory, str) else _plain_number(memory),
-        alpha=_plain_number(alpha),
+        memory=memory,
+        alpha=alpha,
         internal_has_output=internal_has_output,
         strategy=strategy,
         model=model,
@@ -443,14 +425,6 @@ def cost_within(
         return _count(tables, strategy, "optimal", units, steps, budget, None), ""
 
 
-def _plain_number(value):
-    """Numbers as JSON-friendly int or float."""
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    as_float = float(value)
-    return int(as_float) if as_float.is_integer() else as_float
-
-
 __all__ = [
     "FORMAT",
     "InfeasibleMemoryError",
@@ -458,8 +432,10 @@ __all__ = [
     "OPS",
     "STRATEGIES",
     "Plan",
+    "bptt_peak",
     "cost",
     "parse_actions",
+    "parse_memory",
     "plan",
     "to_action",
 ]

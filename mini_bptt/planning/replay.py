@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from array import array
 
+from mini_bptt.cells._checks import shown
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -19,6 +20,7 @@ from mini_bptt.planning.actions import (
     RESTORE_INTERNAL,
     SAVE_HIDDEN,
     SAVE_INTERNAL,
+    plain_step,
 )
 from mini_bptt.planning.units import Units
 
@@ -30,7 +32,13 @@ class PlanError(ValueError):
 
     def __init__(self, index: int, op: object, step: object, rule: str) -> None:
         self.index, self.op, self.step, self.rule = index, op, step, rule
-        super().__init__(f"action {index} ({op} {step}): {rule}")
+        super().__init__(f"action {index} ({_label(op)} {_label(step)}): {rule}")
+
+
+def _label(value: object) -> str:
+    """An op or step as the message shows it: short text as is, anything else abbreviated
+    (a huge integer would not even turn into text)."""
+    return value if isinstance(value, str) and len(value) <= 60 else shown(value)
 
 
 class Replay:
@@ -70,17 +78,26 @@ class Replay:
     def apply(self, index: int, op: object, step: object) -> None:
         """Check the preconditions of one action, then apply its effect; raise PlanError."""
         rule = self._rules.get(op) if isinstance(op, str) else None
-        if rule is None:
-            raise PlanError(index, op, step, f"unknown op; accepted ops are {', '.join(OPS)}")
+        if rule is None or type(step) is not int:  # one test on the common path
+            step = self._plain(index, op, step, rule)
         lowest = 0 if op in _HIDDEN_OPS else 1
-        if type(step) is not int:  # bool and numpy integers too: JSON gives plain ints
-            raise PlanError(index, op, step, f"step must be an integer, got {type(step).__name__}")
         if not lowest <= step <= self.steps:
             raise PlanError(index, op, step, f"step must be in [{lowest}, {self.steps}]")
         broken = rule(step)
         if broken:
             raise PlanError(index, op, step, broken)
         self.timeline.append(self.used)
+
+    @staticmethod
+    def _plain(index: int, op: object, step: object, rule) -> int:
+        """``step`` as an int (NumPy integers count, bool does not), else PlanError; also
+        PlanError for an unknown op (``rule`` None), which is named first."""
+        step = plain_step(step)
+        if rule is None:
+            raise PlanError(index, op, step, f"unknown op; accepted ops are {', '.join(OPS)}")
+        if type(step) is not int:
+            raise PlanError(index, op, step, f"step must be an integer, got {type(step).__name__}")
+        return step
 
     # one method per op: return the broken rule (and change nothing), or apply the effect
 

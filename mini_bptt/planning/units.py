@@ -1,18 +1,37 @@
-"""Exact memory units. With ``alpha = p/q`` a hidden state is ``q`` units and an
-internal state ``p`` units, so every budget and peak is an integer."""
+"""Exact memory units and the one budget rule (docs/model.md, *Units*).
+
+With ``alpha = p/q`` a hidden state is ``q`` units and an internal state ``p`` units, so
+every budget and peak is an integer. ``budget_units`` turns a budget as users give it
+into whole units; ``plan``, ``check``, ``Plan``, the ``Recorder``, the executor and the
+CLI all call it, so they cannot round a budget differently.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mini_bptt.cells._checks import (
+    MAX_DECIMAL_LENGTH,
+    MAX_EXPONENT,
+    is_finite,
+    parse_decimal,
+    shown,
+)
 from mini_bptt.cells._checks import exact as exact_fraction
-from mini_bptt.cells._checks import is_finite, shown
 
 MAX_DENOMINATOR = 1000
 MAX_ALPHA = 10**6  # an internal state a million times a hidden state: beyond any real cell
+# A budget past this many hidden-state units is refused by magnitude: above full BPTT's
+# peak for any steps a count accepts (10**100 steps at alpha 10**6), and far inside a
+# float, so a budget can always be shown, drawn and written as JSON.
+MAX_MEMORY = 10**120
+# A budget within this much of a whole unit (in units, whatever the budget's size) counts
+# as that unit: the rounding error of a float such as 12.666666666666666 for 38/3.
+TOLERANCE = Fraction(1, 10**9)
 
 
 @dataclass(frozen=True)
@@ -27,15 +46,12 @@ class Units:
         return Fraction(self.internal, self.hidden)
 
     def to_units(self, memory: Fraction) -> int:
-        """Largest whole number of units that fits in ``memory`` (hidden-state units).
+        """Whole units in ``memory`` (hidden-state units, exact): ``floor(memory q + 1e-9)``.
 
-        A budget within 1e-9 of a whole unit counts as that unit, so a float such as
-        12.666666666666666 (= 38/3 rounded) means 38/3 and not a unit less.
+        Rounding down never admits a plan over the budget; the ``1e-9`` of a unit lets a
+        float that stands for a whole unit (12.666666666666666 for 38/3 at q = 3) mean it.
         """
-        scaled = memory * self.hidden
-        nearest = round(scaled)
-        close = abs(scaled - nearest) <= Fraction(max(1, nearest), 10**9)  # exact, any size
-        return nearest if close else math.floor(scaled)
+        return math.floor(memory * self.hidden + TOLERANCE)
 
     def to_memory(self, units: int) -> int | float:
         """Units back to hidden-state units: an int when whole, else a float."""
@@ -47,9 +63,11 @@ def units_for(alpha: object) -> Units:
     """Units for ``1 <= alpha <= 10**6`` given as int, float or Fraction, denominator <= 1000."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a real number >= 1, got {shown(alpha)}")
-    if not is_finite(alpha) or not 1 <= alpha <= MAX_ALPHA:
+    _refuse_long_fraction("alpha", alpha)
+    value = plain_number(alpha)  # NumPy integers would overflow their width in a Fraction
+    if not is_finite(value) or not 1 <= value <= MAX_ALPHA:
         raise ValueError(f"alpha must be a number from 1 to {MAX_ALPHA:.0e}, got {shown(alpha)}")
-    exact = exact_fraction(alpha)
+    exact = exact_fraction(value)
     frac = exact.limit_denominator(MAX_DENOMINATOR)
     if abs(frac - exact) > exact / 10**12:
         raise ValueError(
@@ -57,3 +75,76 @@ def units_for(alpha: object) -> Units:
             f"got {shown(alpha)}"
         )
     return Units(hidden=frac.denominator, internal=frac.numerator)
+
+
+def budget_units(memory: object, steps: int, units: Units) -> int:
+    """The budget rule: ``memory`` as users give it, in whole units (see ``Units.to_units``)."""
+    return units.to_units(parse_memory(memory, steps, units))
+
+
+def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
+    """A budget in hidden-state units, exact: a number >= 0, decimal text ("12", "7/3"),
+    or "N%" of the ``bptt`` plan's peak; past ``MAX_MEMORY`` refused by magnitude."""
+    if isinstance(memory, str):
+        text = memory.strip()
+        percent = text.endswith("%")
+        try:
+            value = parse_decimal("memory", text[:-1] if percent else text)
+        except ValueError:
+            raise ValueError(
+                "memory must be a number of units or a percentage like '5%' (decimal text of "
+                f"at most {MAX_DECIMAL_LENGTH} characters, exponent within +-{MAX_EXPONENT}), "
+                f"got {shown(memory)}"
+            ) from None
+        if percent and value <= 0:
+            raise ValueError(f"memory percentage must be > 0, got {shown(memory)}")
+        budget = value / 100 * bptt_peak(steps, units) if percent else value
+    elif isinstance(memory, bool) or not isinstance(memory, numbers.Real):
+        raise TypeError(
+            f"memory must be a number of units or a string like '5%', got {shown(memory)}"
+        )
+    else:
+        _refuse_long_fraction("memory", memory)
+        value = plain_number(memory)  # NumPy integers would overflow their width in a Fraction
+        if not is_finite(value):
+            raise ValueError(f"memory must be a finite number of units >= 0, got {shown(memory)}")
+        budget = exact_fraction(value)
+    if budget < 0:
+        raise ValueError(f"memory must be a finite number of units >= 0, got {shown(memory)}")
+    if budget > MAX_MEMORY:
+        raise ValueError(
+            f"memory must come to at most {shown(MAX_MEMORY)} hidden-state units, "
+            f"got {shown(memory)}"
+        )
+    return budget
+
+
+def bptt_peak(steps: int, units: Units) -> Fraction:
+    """Saved units at the peak of standard BPTT: h[0] and the internal states of steps 1..T-1."""
+    return 1 + units.alpha * (steps - 1)
+
+
+def plain_number(value: numbers.Real) -> int | float | Fraction:
+    """``value`` as a plain Python number of the same exact value: an int when whole, a
+    Fraction for other rationals, a float for floats (NumPy's included), so that it can be
+    written as JSON and read back to the same budget."""
+    if isinstance(value, numbers.Integral):
+        return int(operator.index(value))
+    if isinstance(value, numbers.Rational):
+        fraction = Fraction(value.numerator, value.denominator)
+        return fraction.numerator if fraction.denominator == 1 else fraction
+    as_float = float(value)
+    return int(as_float) if as_float.is_integer() else as_float
+
+
+def _refuse_long_fraction(name: str, value: numbers.Real) -> None:
+    """Refuse, by magnitude, a fraction whose parts could not even be shown in an error."""
+    if isinstance(value, numbers.Integral) or not isinstance(value, numbers.Rational):
+        return
+    largest = max(abs(value.numerator), value.denominator)
+    if largest > MAX_MEMORY:
+        raise ValueError(
+            f"{name} must be a fraction with numerator and denominator of at most "
+            f"{shown(MAX_MEMORY)}, got one with a part of about 10**"
+            f"{int(largest.bit_length() * math.log10(2))}"
+        )

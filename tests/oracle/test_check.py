@@ -4,6 +4,7 @@ within memory, judged by an independent permissive numeric run (the witness)."""
 from __future__ import annotations
 
 import json
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.cells.bptt import reverse_step, zero_grads
-from mini_bptt.planning.plan import Plan
+from mini_bptt.planning.plan import Plan, to_action
 from tests.helpers import make_problem
 
 
@@ -218,7 +219,7 @@ def test_plan_json_round_trip(steps, memory, alpha, strategy, model):
     plan = mb.plan(steps, memory, alpha=alpha, strategy=strategy, model=model)
     again = Plan.from_json(plan.to_json())
     assert again == plan
-    assert '"format": "mini_bptt.plan/1"' in plan.to_json()
+    assert '"format": "mini_bptt.trace/2"' in plan.to_json()
 
 
 def test_from_json_refuses_tampered_counts():
@@ -228,8 +229,10 @@ def test_from_json_refuses_tampered_counts():
     )
     with pytest.raises(ValueError, match="forward_count"):
         Plan.from_json(text)
-    with pytest.raises(ValueError, match="format"):
+    with pytest.raises(ValueError, match="^trace JSON lacks the fields memory, actions$"):
         Plan.from_json('{"steps": 3}')
+    with pytest.raises(ValueError, match='^trace field "format" must be'):
+        Plan.from_json(text.replace("mini_bptt.trace/2", "mini_bptt.plan/9"))
 
 
 @pytest.mark.parametrize(
@@ -249,3 +252,67 @@ def test_from_json_refuses_a_plan_that_its_own_fields_contradict(change, error, 
     data[change[0]] = change[1]
     with pytest.raises(error, match=named):
         Plan.from_json(json.dumps(data))
+
+
+# -- numbers as users have them -------------------------------------------------------------
+
+
+def test_numpy_steps_and_numbers_are_accepted_everywhere_in_check():
+    """checkpoint-schedules and ``np.arange`` loops hand out NumPy integers."""
+    actions = [("forward", np.int64(1)), mb.Action("forward", np.int64(2))]
+    actions += [{"op": "backward", "step": np.int32(2)}, ("restore_hidden", np.uint8(0))]
+    actions += [mb.Action("forward", np.int16(1)), ("backward", np.int64(1))]
+    kwargs = dict(steps=np.int64(2), memory=np.int64(1), alpha=np.float64(1.0))
+    verdict = mb.check(actions, **kwargs)
+    assert verdict.valid and verdict.forward_count == 3
+    assert mb.check(actions, steps=2, memory=np.float32(1.5), alpha=np.int64(2)).valid
+    assert mb.Plan(np.int64(2), 1, 1, True, "a", "b", actions).forward_count == 3
+    assert to_action(("forward", np.int64(1))) == mb.Action("forward", 1)
+    assert type(to_action(mb.Action("forward", np.int64(1))).step) is int
+
+
+@pytest.mark.parametrize(
+    ("step", "rule"),
+    [
+        (True, "step must be an integer, got bool"),
+        (np.bool_(True), "step must be an integer, got bool"),
+        (1.0, "step must be an integer, got float"),
+        (np.int64(9), "step must be in [1, 2]"),
+        (10**5000, "step must be in [1, 2]"),
+    ],
+    ids=["bool", "numpy bool", "float", "numpy out of range", "huge"],
+)
+def test_a_bad_step_makes_the_trace_invalid_in_one_line(step, rule):
+    verdict = mb.check([("forward", step)], steps=2, memory=1)
+    assert not verdict.valid and verdict.errors[0].endswith(rule)
+    assert verdict.errors[0].startswith("action 0 (forward ")
+    assert "\n" not in verdict.errors[0] and len(verdict.errors[0]) < 200
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        (dict(steps=True), TypeError, "steps must be an integer >= 1, got True"),
+        (dict(steps=np.float64(2)), TypeError, "steps must be an integer >= 1, got"),
+        (dict(steps=10**5000), ValueError, "steps must be an integer from 1 to 1.00e+100, got an"),
+        (dict(memory="1e99999999%"), ValueError, "memory must be a number of units or a perc"),
+        (dict(memory="1e99999999"), ValueError, "memory must be a number of units or a perc"),
+        (dict(memory=10**5000), ValueError, "memory must come to at most 1.00e+120 hidden"),
+        (dict(memory=np.bool_(True)), TypeError, "memory must be a number of units or a str"),
+        (dict(alpha=10**5000), ValueError, "alpha must be a number from 1 to 1e+06, got an"),
+    ],
+)
+def test_hostile_numbers_get_a_named_error_at_once(arguments, error, message):
+    started = time.perf_counter()
+    with pytest.raises(error) as raised:
+        mb.check([], **(dict(steps=2, memory=1) | arguments))
+    assert str(raised.value).startswith(message) and "Exceeds the limit" not in str(raised.value)
+    assert time.perf_counter() - started < 1
+
+
+def test_memory_as_decimal_text_is_the_same_budget_as_the_number():
+    actions = [("forward", 1), ("save_internal", 1), ("forward", 2)]
+    actions += [("backward", 2), ("backward", 1)]
+    for memory in ("10/3", "3.3333333333333335", Fraction(10, 3)):
+        assert mb.check(actions, steps=2, memory=memory, alpha=Fraction(7, 3)).valid
+    assert not mb.check(actions, steps=2, memory="3.3", alpha=Fraction(7, 3)).valid

@@ -3,14 +3,20 @@ valid or mutated, and stops at the same index with the same error."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
+import time
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
+from mini_bptt.planning.replay import Replay
 from tests.oracle.test_check import mutate, mutation_lists
 
 ALPHAS = [1, 1.5, 7 / 3, 4.5]
@@ -109,3 +115,154 @@ def test_the_first_broken_rule_raises_in_the_loop_and_a_short_trace_at_the_end()
         short.forward(1)
     with pytest.raises(ZeroDivisionError), mb.Recorder(4, 2):  # your own error passes through
         raise ZeroDivisionError
+
+
+# -- a Recorder cannot forget --------------------------------------------------------------
+
+
+def test_after_the_first_broken_rule_every_call_raises_it_again_and_the_verdict_keeps_it(
+    tmp_path,
+):
+    trace = mb.Recorder(2, 1)
+    trace.forward(1)
+    with pytest.raises(mb.PlanError) as first:
+        trace.backward(1)  # the next step to reverse is 2
+    message = str(first.value)
+    assert message == (
+        "action 1 (backward 1): backward must reverse steps in order T..1; the next step is 2"
+    )
+    # a loop that catches the error and goes on, even with actions that would be valid
+    for call in (trace.forward, trace.backward, trace.restore_hidden):
+        with pytest.raises(mb.PlanError) as again:
+            call(2)
+        assert str(again.value) == message
+    with pytest.raises(mb.PlanError, match=r"^action 1 \(backward 1\)"):
+        trace.finish()
+    assert trace.actions == [mb.Action("forward", 1)]  # nothing after the error is taken
+    verdict = trace.result()
+    assert not verdict.valid and verdict.errors == [message]
+    assert verdict == mb.check([("forward", 1), ("backward", 1)], steps=2, memory=1)
+    # the file says the same: the broken action is written after the accepted ones
+    path = tmp_path / "trace.json"
+    trace.write(path)
+    data = json.loads(path.read_text())
+    assert mb.check(data["actions"], steps=2, memory=1).errors == [message]
+
+
+def test_a_clean_exit_after_a_caught_error_raises_it():
+    refused = pytest.raises(mb.PlanError, match=r"^action 0 \(save_hidden 1\)")
+    swallowed = contextlib.suppress(mb.PlanError)  # a loop that swallows the error
+    with refused, mb.Recorder(1, 1) as trace, swallowed:
+        trace.save_hidden(1)  # the cursor is at h[0]
+
+
+@pytest.mark.parametrize(
+    ("step", "rule"),
+    [
+        (True, "step must be an integer, got bool"),
+        ("1", "step must be an integer, got str"),
+        (1.0, "step must be an integer, got float"),
+        (np.int64(7), "step must be in [1, 2]"),
+        (10**5000, "step must be in [1, 2]"),
+    ],
+    ids=["bool", "str", "float", "numpy", "huge"],
+)
+def test_a_bad_step_is_a_broken_rule_with_the_checkers_message(step, rule):
+    trace = mb.Recorder(2, 1)
+    with pytest.raises(mb.PlanError) as raised:
+        trace.forward(step)
+    assert str(raised.value).endswith(rule) and "\n" not in str(raised.value)
+    assert trace.result().errors == [str(raised.value)]
+    assert mb.check([("forward", step)], steps=2, memory=1).errors == [str(raised.value)]
+    json.loads(trace.to_json())  # a closed Recorder still writes its file
+
+
+def test_numpy_steps_are_steps():
+    trace = mb.Recorder(np.int64(2), np.int64(1))
+    for op, step in (("forward", 1), ("forward", 2), ("backward", 2)):
+        getattr(trace, op)(np.int64(step))
+    trace.restore_hidden(np.int32(0))
+    trace.forward(np.uint8(1))
+    trace.backward(np.int64(1))
+    assert trace.finish().valid
+    assert all(type(a.step) is int for a in trace.actions)
+    assert json.loads(trace.to_json())["actions"][0] == {"op": "forward", "step": 1}
+
+
+def test_a_recorder_that_could_not_write_its_trace_fails_when_made():
+    with pytest.raises(ValueError, match="^memory must be a fraction with numerator"):
+        mb.Recorder(2, Fraction(10**5000 + 1, 10**5000))
+    with pytest.raises(ValueError, match="^alpha must be a fraction with numerator"):
+        mb.Recorder(2, 5, alpha=Fraction(7 * 10**300 + 1, 3 * 10**300))
+    with pytest.raises(ValueError, match=r"^memory must come to at most 1\.00e\+120"):
+        mb.Recorder(2, 10**5000)
+    trace = mb.Recorder(2, Fraction(7, 3), alpha=Fraction(7, 3))  # the docs' own example
+    assert json.loads(trace.to_json())["alpha"] == "7/3"
+
+
+# -- threads -------------------------------------------------------------------------------
+
+
+def test_threads_taking_turns_record_the_order_in_which_their_calls_returned():
+    """Four threads share one Recorder; each performs every fourth action of a plan when
+    its turn comes (a valid interleaving, sequenced by the test)."""
+    plan = mb.plan(60, 6, alpha=2)
+    trace = mb.Recorder(60, 6, alpha=2)
+    turn = threading.Condition()
+    state = {"next": 0}
+    returned: list[int] = []
+
+    def worker(me: int, threads: int) -> None:
+        for index in range(me, len(plan.actions), threads):
+            with turn:
+                turn.wait_for(lambda index=index: state["next"] == index)
+            action = plan.actions[index]
+            getattr(trace, action.op)(np.int64(action.step))
+            with turn:
+                returned.append(index)
+                state["next"] += 1
+                turn.notify_all()
+
+    threads = [threading.Thread(target=worker, args=(k, 4)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert returned == list(range(len(plan.actions)))
+    assert trace.actions == [plan.actions[i] for i in returned]
+    assert trace.finish().valid and trace.result().forward_count == plan.forward_count
+
+
+def test_concurrent_misuse_never_records_out_of_order(monkeypatch):
+    """Threads racing through ``restore_hidden(0)``, ``forward(1)`` break a rule sooner or
+    later. Whatever the interleaving, the Recorder's list must be the order in which its
+    replay took the actions: the error it raises is the one ``check`` finds in the list
+    (with the broken action after it), at the same index. The replay is slowed down so
+    that, without the lock, another thread can slip between replaying and recording."""
+    original = Replay.apply
+
+    def slow_apply(self, index, op, step):
+        original(self, index, op, step)
+        time.sleep(0.0005)
+
+    monkeypatch.setattr(Replay, "apply", slow_apply)
+    for _ in range(10):
+        trace = mb.Recorder(3, 1)
+        errors: list[str] = []
+        threads = [threading.Thread(target=_misuse, args=(trace, errors)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors and len(set(errors)) == 1  # every thread saw the one error
+        assert error_index(errors[0]) == len(trace.actions)
+        assert trace.result().errors == errors[:1]
+
+
+def _misuse(trace: mb.Recorder, errors: list[str]) -> None:
+    try:
+        for _ in range(50):
+            trace.restore_hidden(0)
+            trace.forward(1)
+    except mb.PlanError as error:
+        errors.append(str(error))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -23,6 +26,42 @@ def test_plan_fields_are_plain_python_numbers():
     assert (planned.memory, planned.alpha) == (5, 2)
     assert mb.plan(10, np.int64(5)).memory == 5 and type(mb.plan(10, np.int64(5)).memory) is int
     assert mb.plan(10, 5.5).memory == 5.5 and mb.plan(10, "40%").memory == "40%"
+    # exact values are kept exact: a Fraction is not turned into a float
+    exact = Plan(2, np.int64(1), Fraction(7, 3), True, "hand", "hand", TWO_STEPS)
+    assert (type(exact.memory), exact.alpha) == (int, Fraction(7, 3))
+    assert mb.plan(10, Fraction(10, 3), alpha=Fraction(7, 3)).memory == Fraction(10, 3)
+    assert type(mb.plan(10, np.float32(5.5)).memory) is float
+
+
+def test_counts_of_any_integer_type_are_counts_and_bool_is_not():
+    steps = [("forward", np.int64(1)), ("forward", np.int32(2)), ("backward", np.uint16(2))]
+    steps += [("restore_hidden", np.int64(0)), ("forward", 1), ("backward", np.int8(1))]
+    made = Plan(np.int64(2), 1, 1, True, "hand", "hand", steps)
+    assert made.actions == tuple(TWO_STEPS) and all(type(a.step) is int for a in made.actions)
+    assert mb.cost(np.int64(10), 3) == mb.cost(10, 3)
+    with pytest.raises(TypeError, match=r"^steps must be an integer >= 1, got True$"):
+        mb.cost(True, 3)
+    with pytest.raises(mb.PlanError, match=r"^action 0 \(forward True\): step must be an "):
+        Plan(2, 1, 1, True, "hand", "hand", [("forward", True)])
+
+
+@pytest.mark.parametrize(
+    "memory",
+    ["1e99999999%", "1e99999999", "1" * 10**6 + "%", "1e400%", 10**5000, 1e300],
+    ids=["percent exponent", "exponent", "long text", "1e400%", "10**5000", "1e300"],
+)
+def test_a_budget_with_a_huge_exponent_is_refused_at_once_by_name(memory):
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match="^memory must ") as refused:
+        mb.cost(10, memory)
+    assert time.perf_counter() - started < 1
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 200
+
+
+def test_decimal_text_is_a_number_of_units():
+    assert mb.cost(10, "5") == mb.cost(10, 5)
+    assert mb.plan(10, " 7/3 ", alpha=Fraction(7, 3)).peak_memory <= 7 / 3
+    assert mb.cost(10, "1e1") == mb.cost(10, 10)
 
 
 def test_plan_arguments_are_named_in_their_errors():
@@ -38,7 +77,10 @@ def test_plan_arguments_are_named_in_their_errors():
 
 
 STRATEGY_NAMES = "bptt, recompute, hsm, ism, msm, chen, chen-recursive"
-NUMBER_OR_PERCENT = "memory must be a number of units or a percentage like '5%', got "
+NUMBER_OR_PERCENT = (
+    "memory must be a number of units or a percentage like '5%' (decimal text of at most "
+    "100 characters, exponent within +-400), got "
+)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +105,21 @@ NUMBER_OR_PERCENT = "memory must be a number of units or a percentage like '5%',
             "model='paper' for 'ism' restarts from saved internal states, so it needs "
             "internal_has_output=True (use model='optimal')",
         ),
-        (dict(memory="5"), ValueError, NUMBER_OR_PERCENT + "'5'"),
+        (dict(memory="5 units"), ValueError, NUMBER_OR_PERCENT + "'5 units'"),
+        (dict(memory="1e99999999%"), ValueError, NUMBER_OR_PERCENT + "'1e99999999%'"),
+        (dict(memory="1e99999999"), ValueError, NUMBER_OR_PERCENT + "'1e99999999'"),
+        (
+            dict(memory="1e400%"),
+            ValueError,
+            "memory must come to at most 1.00e+120 hidden-state units, got '1e400%'",
+        ),
+        pytest.param(
+            dict(memory=10**5000),
+            ValueError,
+            "memory must come to at most 1.00e+120 hidden-state units, "
+            "got an integer of about 10**5000",
+            id="memory=10**5000",
+        ),
         (dict(memory="x%"), ValueError, NUMBER_OR_PERCENT + "'x%'"),
         (dict(memory="1/0%"), ValueError, NUMBER_OR_PERCENT + "'1/0%'"),
         (dict(memory="0%"), ValueError, "memory percentage must be > 0, got '0%'"),
@@ -150,8 +206,8 @@ def test_a_broken_rule_and_a_short_plan_name_their_index():
 
 def test_from_json_names_the_missing_fields():
     document = mb.plan(4, 2).to_dict()
-    del document["actions"], document["model"]
-    with pytest.raises(ValueError, match=r"^plan JSON lacks the fields model, actions$"):
+    del document["actions"], document["steps"]
+    with pytest.raises(ValueError, match=r"^trace JSON lacks the fields steps, actions$"):
         Plan.from_json(__import__("json").dumps(document))
 
 
