@@ -116,7 +116,10 @@ row-major.
 
 from __future__ import annotations
 
+import math
 import threading
+from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -163,6 +166,20 @@ BOUND_ROWS = 1024  # rows of a coarse block, whose chord bounds the candidates i
 # 48.7, 46.0 s with 64
 BOUND_MINIMUM = 128
 NO_BOUND = -(2**62)  # the bound of a group that cannot be bounded: it is always offered
+# The memory bound of a fill (``BreakpointTables.fill_bytes``): per breakpoint, its record
+# (16 bytes) and, while they are read back, two copies, the sort's order and a sorted copy
+# of each (48)
+BREAKPOINT_BYTES = 64
+# ... and per candidate made of it (held in a store that doubles, staged by coarse block,
+# sorted into its groups, copied when offered): measured, 14 to 40 bytes on the fills with
+# the most candidates per table entry (ISM, alpha = 100 and 1000)
+CANDIDATE_BYTES = 48
+BREAKPOINT_MARGIN = 2  # on the measured terms of ``_breakpoint_bound``
+# ... whose columns past the one-state ones hold, in all, up to this many times as many
+# breakpoints as those at most (measured: 0.3 for ISM at alpha = 10 and T = 300, 0.2 at
+# alpha = 1000 and T = 50, less at longer sequences)
+ONE_STATE_TAIL = 0.5
+FILL_OVERHEAD = 2**18  # Python objects of a fill: dicts, lists, tuples, small arrays
 
 
 class _Candidates:
@@ -174,12 +191,14 @@ class _Candidates:
     reach a quarter of those.
     """
 
+    INITIAL = 4096  # candidates a fresh store has room for
+
     def __init__(self, with_t: bool, dtype) -> None:
         self.with_t = with_t
         self.size = 0
-        self.base = np.empty(4096, dtype=np.int64)
-        self.const = np.empty(4096, dtype=dtype)  # the table's type: mixed types are slow
-        self.dst = np.empty(4096, dtype=np.intp)
+        self.base = np.empty(self.INITIAL, dtype=np.int64)
+        self.const = np.empty(self.INITIAL, dtype=dtype)  # the table's type: mixed types are slow
+        self.dst = np.empty(self.INITIAL, dtype=np.intp)
         self.n_sorted = 0
         self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
@@ -553,6 +572,97 @@ def _merged(sources: list) -> list:
     return merged
 
 
+def _shift(option) -> int:
+    """The units an option's right part has fewer than its table (0 for Run and Same)."""
+    return option.shift if isinstance(option, Single | Split) else 0
+
+
+class _Layout(NamedTuple):
+    """The shapes of a table set allocated for some rows and budgets (``_layout``)."""
+
+    specs: tuple[TableSpec, ...]  # the tables with the options that can reach an entry
+    off: int  # columns in front of budget 0
+    cols: int
+    block: int  # rows filled together
+    stride: int  # rows stored per column
+    ring: int  # rows of ``recent`` (twice) and ``early``
+    coarse: int  # coarse blocks of BOUND_ROWS rows with chords
+    dtype: type
+
+
+def _breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> int:
+    """A bound on the breakpoints a fill up to row ``steps`` records in table ``spec`` (its
+    options those kept for ``width``): per column at most its interior rows, and in all at
+    most ``worth`` columns' worth of rows plus two per column (where a column turns
+    feasible or infeasible).
+
+    Measured, not proven. A column where the table holds one state at most is a quadratic,
+    a breakpoint on every row: ``Q`` columns (``zones``, see ``_one_state_budgets``); the
+    columns past them have up to ``ONE_STATE_TAIL`` times as many in all. Where a split's
+    right part is a chain (it never holds two states: ISM without the output), the next
+    ``Q`` columns have one on every second row, the next on every third, and so on: a
+    harmonic sum, ``Q (1 + ln(columns / Q))``. The other columns have few, slowly more at
+    long sequences and in wide tables: ``1 + ln(1 + columns)`` columns' worth. Each of the
+    last two terms is taken ``BREAKPOINT_MARGIN`` times. A chain itself is linear where it
+    is feasible. On the 93 tables with breakpoints of 41 requests (T = 40 to 20,000, alpha 1
+    to 10**6, both models and flags, 30 to 2,500 budgets) the bound was the count where
+    every interior row or only the edges are breakpoints, and elsewhere 1.35 (ISM at alpha =
+    1000, T = 50) to 12.6 times the count; for MSM without the output at alpha = 1, T = 10^5
+    and 100 budgets (8.1 columns' worth), 1.6 times."""
+    columns = width + 1
+    interior = max(steps - 1, 0)  # rows 1 .. steps - 1 have rows on both sides
+    if columns > 10**12:  # far past any limit (and past floats): every interior row
+        return interior * columns
+    q = zones.get(spec.name, columns)
+    worth = q * (1 + ONE_STATE_TAIL) + BREAKPOINT_MARGIN * (1 + math.log1p(columns)) if q else 0
+    if any(isinstance(o, Split) and zones.get(o.right) == 0 for o in spec.options):
+        worth += BREAKPOINT_MARGIN * q * math.log1p(columns / max(q, 1))
+    return min(interior * columns, interior * math.ceil(worth) + 2 * columns)
+
+
+def _one_state_budgets(specs: tuple[TableSpec, ...]) -> dict[str, int]:
+    """Per table, how many budgets from its least feasible one hold one state at most (the
+    start): a breakpoint on every row. 0 for a table that never holds two states and has no
+    Run (a chain, linear where feasible: breakpoints only at its edges); absent (every
+    column) for one that never holds two states and has a Run (a quadratic everywhere).
+
+    From the options alone: ``feasible[X]``, the least budget where ``X[2, M]`` is finite,
+    and ``two[X]``, the least budget where a Split holds both its parts' starts (a Single
+    or a Same reads a table at the same budget less its shift; a Run adds no state)."""
+    never = math.inf
+    least = {spec.name: spec.min_units for spec in specs}
+    feasible = dict.fromkeys(least, never)
+    two = dict.fromkeys(least, never)
+    quadratic = dict.fromkeys(least, False)
+    for _ in range(2 * len(specs) + 2):  # a fixed point of a few tables
+        for spec in specs:
+            reach, both = [], []
+            for o in spec.options:
+                if isinstance(o, Run):
+                    reach.append(least[o.table])
+                    quadratic[spec.name] = True
+                elif isinstance(o, Same):
+                    reach.append(feasible[o.table])
+                    both.append(two[o.table])
+                    quadratic[spec.name] |= quadratic[o.table]
+                elif isinstance(o, Single):
+                    reach.append(o.shift + least[o.table])
+                    both.append(o.shift + two[o.table])
+                    quadratic[spec.name] |= quadratic[o.table]
+                else:
+                    reach.append(max(least[o.left], o.shift + least[o.right]))
+                    both.append(max(feasible[o.left], o.shift + feasible[o.right]))
+            feasible[spec.name] = max(spec.min_units, min(reach, default=never))
+            two[spec.name] = max(spec.min_units, min(both, default=never))
+    zones = {}
+    for name in least:
+        if two[name] < never:
+            zones[name] = max(1, int(two[name] - min(feasible[name], two[name])))
+        elif not quadratic[name]:
+            zones[name] = 0
+    return zones
+
+
 def _block_rows(columns: int) -> int:
     """The rows of a block of a table of ``columns`` columns."""
     return NARROW_BLOCK if columns <= NARROW_COLUMNS else BLOCK
@@ -575,8 +685,10 @@ class BreakpointTables:
     def __init__(self, specs: tuple[TableSpec, ...]) -> None:
         self.specs = specs
         self.by_name = {spec.name: spec for spec in specs}
-        shifts = [o.shift for s in specs for o in s.options if isinstance(o, Single | Split)]
-        self.off = max(shifts) + 1  # every table set has a Single or a Split
+        # set per allocation (``_layout``): the columns in front of budget 0, and the options
+        # that can reach a budget of the width allocated
+        self.off = 1
+        self.live = specs
         self.steps = -1  # rows filled: 0..steps
         self.width = -1  # budgets 0..width
         self.capacity = 0  # rows allocated
@@ -638,14 +750,149 @@ class BreakpointTables:
         return rows, max(wide, min(MINIMUM_WIDTH, SMALL_ENTRIES // rows))
 
     def size(self, steps: int, width: int) -> DPSize:
-        """What ``ensure(steps, width)`` would take from here (nothing if filled already)."""
+        """What ``ensure(steps, width)`` would take from here (nothing if filled already):
+        the bytes the fill holds at its peak, the whole set's arrays included
+        (``fill_bytes``; a set that is refilled releases its old arrays first), and the
+        estimated time."""
         if steps <= self.steps and width <= self.width:
             return DPSize(0, 0.0)
-        splits = sum(isinstance(o, Split) for spec in self.specs for o in spec.options)
         rows, wide = self.allocation(steps, width) or (self.capacity, self.width)
-        columns = self.off + wide + 1
-        stored = _stored_rows(rows, _block_rows(columns))
-        return dp_size(len(self.specs), splits, rows - 1, columns, stored)
+        layout = self._layout(rows, wide)
+        splits = sum(isinstance(o, Split) for spec in layout.specs for o in spec.options)
+        tables = len(self.specs)
+        table_bytes = tables * layout.cols * layout.stride * np.dtype(layout.dtype).itemsize
+        working = self.fill_bytes(rows, wide, steps) - table_bytes
+        return dp_size(tables, splits, rows - 1, layout.cols, layout.stride, working)
+
+    def _layout(self, rows: int, width: int) -> _Layout:
+        """The shapes of the set allocated for ``rows`` rows and budgets 0..``width``.
+
+        An option of shift ``s > width`` reads budget ``M - s < 0`` for every budget of the
+        table, an infeasible one: it can lower no entry, so it is left out of the fill, and
+        the columns in front of budget 0 are only as many as the largest shift kept needs
+        (with alpha = 10**6 and a small budget, a few instead of a million)."""
+        live = tuple(
+            replace(spec, options=tuple(o for o in spec.options if _shift(o) <= width))
+            for spec in self.specs
+        )
+        off = max((_shift(o) for spec in live for o in spec.options), default=0) + 1
+        cols = off + width + 1
+        block = _block_rows(cols)
+        y_min = max([o.y_min for s in live for o in s.options if isinstance(o, Split)] + [1])
+        return _Layout(
+            specs=live,
+            off=off,
+            cols=cols,
+            block=block,
+            stride=_stored_rows(rows, block),
+            # a window reads back up to block + y_min rows, the breakpoint search block + 2
+            ring=block + y_min + 4,
+            coarse=rows // BOUND_ROWS + 2,
+            dtype=limits.table_dtype(rows - 1),
+        )
+
+    def allocated_bytes(self, rows: int, width: int) -> int:
+        """The bytes of the arrays ``_allocate(rows, width)`` makes (exact)."""
+        layout = self._layout(rows, width)
+        cols, item = layout.cols, np.dtype(layout.dtype).itemsize
+        per_table = (
+            cols * layout.stride * item  # tab
+            + 3 * layout.ring * cols * item  # recent (each row twice) and early
+            + cols * (layout.stride // layout.block) * 8  # _Rises.least
+            + cols * (8 + 1 + 8)  # bp_count, dense, last_bad
+            + layout.coarse * cols * (3 * 8 + 1 + 8)  # chords and least_rise
+        )
+        splits = sum(isinstance(o, Split) for spec in layout.specs for o in spec.options)
+        stores = 2 * splits * _Candidates.INITIAL * (8 + item + 8)  # by_left, by_right
+        return len(self.specs) * per_table + stores
+
+    def fill_bytes(self, rows: int, width: int, steps: int) -> int:
+        """A bound on the bytes that filling rows up to ``steps`` of a set allocated for
+        ``rows`` rows and budgets 0..``width`` holds at once: ``allocated_bytes``, the arrays
+        each split keeps from block to block, the largest temporaries of one step of the
+        fill (``_step_bytes``, from their shapes), and what grows with the breakpoints.
+
+        The breakpoints are not known before the fill: their count per table is bounded by a
+        measured rule (``_breakpoint_bound``), and each costs ``BREAKPOINT_BYTES`` plus
+        ``CANDIDATE_BYTES`` per split that makes a candidate of it (measured as well). On 29
+        fills (alpha 1 to 10**6, both models and flags, T = 10 to 10^4, 70 to 4,100 columns)
+        the bound was 1.15 to 3.7 times tracemalloc's peak; tests/planning/test_limits.py
+        checks a grid of them."""
+        layout = self._layout(rows, width)
+        cols, block, item = layout.cols, layout.block, np.dtype(layout.dtype).itemsize
+        filled = min(steps, rows - 1)
+        splits = [(spec, o) for spec in layout.specs for o in spec.options if isinstance(o, Split)]
+        wide = [cols - self._first_column(spec, o, layout.off) for spec, o in splits]
+        # per split, from one block to the next: the two windows' constant parts and the
+        # bisected middle's minima (block rows, the split's columns), and the block's values
+        # ``far`` (block rows, every column); one more ``far`` and minima while a split's
+        # are replaced
+        kept = sum(3 * block * w * item + block * cols * item for w in wide)
+        kept += (block * cols + block * max(wide, default=0)) * item if splits else 0
+        zones = _one_state_budgets(layout.specs)
+        count = {spec.name: _breakpoint_bound(spec, filled, width, zones) for spec in layout.specs}
+        # a breakpoint of a split's left part is a candidate of that split, one of its right
+        # part another
+        sides = {
+            name: sum((o.left == name) + (o.right == name) for _, o in splits) for name in count
+        }
+        grows = sum(
+            n * (BREAKPOINT_BYTES + CANDIDATE_BYTES * sides[name]) for name, n in count.items()
+        )
+        # windowed blocks (candidates offered, middles bisected) start at row y_min + block;
+        # groups are bounded once a split's candidates are 2 * BOUND_MINIMUM per column
+        windowed = [filled >= o.y_min + block for _, o in splits]
+        bounded = [
+            ok and filled > BOUND_ROWS and count[o.left] + count[o.right] >= 2 * BOUND_MINIMUM * w
+            for ok, (_, o), w in zip(windowed, splits, wide, strict=True)
+        ]
+        step = self._step_bytes(
+            layout,
+            filled,
+            max((w for w, ok in zip(wide, windowed, strict=True) if ok), default=0),
+            max((w for w, ok in zip(wide, bounded, strict=True) if ok), default=0),
+        )
+        return self.allocated_bytes(rows, width) + kept + step + grows + FILL_OVERHEAD
+
+    def _step_bytes(self, layout: _Layout, filled: int, windowed: int, bounded: int) -> int:
+        """The largest temporaries of one step of a fill up to row ``filled`` (a step's are
+        freed before the next), from their shapes: ``block`` rows by every column (``cols``)
+        or by a split's columns from its first, for the widest split read from its windows
+        (``windowed``) or whose groups are bounded (``bounded``; 0: none); int64 unless
+        said otherwise."""
+        cols, block, item = layout.cols, layout.block, np.dtype(layout.dtype).itemsize
+        steps = [
+            # breakpoint search of one table: its rows as int64, three int64 differences,
+            # eight masks
+            (block + 2) * cols * (8 + 3 * 8 + 8),
+            # least rises of a chunk: the rows as int64 and their differences
+            2 * (block + 1) * cols * 8,
+            # a row's two windows (or, in the first rows, every split point)
+            2 * block * cols * item + 4 * cols * 8,
+            # reading back the breakpoints: a search over every column
+            2 * (cols + 1) * 8,
+        ]
+        if windowed:
+            steps += [
+                # a block's offer: the ceilings of ``far`` for each growth step
+                len(GROWTH_STEPS) * block * cols * 8 + block * cols,
+                # the middle by bisection: its bounds and two evaluations of the split
+                12 * block * windowed * 8,
+            ]
+        if bounded:
+            B, coarse = BOUND_ROWS, filled // BOUND_ROWS + 2
+            pieces = 2 * (filled // B) + 3
+            steps += [
+                # chords of a coarse block: its rows as int64 and four int64 expressions
+                (B + 1) * cols * (5 * 8 + 4 + 1),
+                # group bounds: per piece and column the chords of both parts and the
+                # bound; per coarse block the bounds and least rises
+                pieces * bounded * 24 * 8 + coarse * bounded * 8 * 8,
+                # groups beaten: the ceilings of the block for each group growth, the
+                # values scaled, and per coarse block the bounds, growths and masks
+                (len(GROUP_GROWTHS) + 2) * block * bounded * 8 + coarse * cols * 12 * 8,
+            ]
+        return max(steps)
 
     def value(self, name: str, t: int, units: int) -> int:
         """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= ``inf`` if infeasible."""
@@ -658,15 +905,17 @@ class BreakpointTables:
     # -- filling --------------------------------------------------------------------------------
 
     def _allocate(self, rows: int, width: int) -> None:
-        self._dtype = limits.table_dtype(rows - 1)
+        self._release()  # the old set's arrays go before the new ones are made
+        layout = self._layout(rows, width)
+        self.live, self.off, self.cols = layout.specs, layout.off, layout.cols
+        self._dtype = layout.dtype
         self.inf = limits.infinity(self._dtype)
         self.capacity, self.width, self.steps = rows, width, -1
-        self.cols = self.off + width + 1
         # read once per allocation: the windows and left_plus_y are sized by it
-        self.block = _block_rows(self.cols)
+        self.block = layout.block
         # unfilled rows must hold the marker: a block's candidates may read them. Each column
         # holds whole blocks of rows (``stride``), the chunks of ``_Rises``
-        self.stride = _stored_rows(rows, self.block)
+        self.stride = layout.stride
         self.tab = {
             s.name: np.full((self.cols, self.stride), self.inf, self._dtype) for s in self.specs
         }
@@ -674,10 +923,8 @@ class BreakpointTables:
         self.runs: dict[tuple[str, int], np.ndarray] = {}  # views of ``flat``, made once
         self.rises = {name: _Rises(table, max(self.block, 1)) for name, table in self.tab.items()}
         # the last rows and the first ones, row-major: the windows and the breakpoint search
-        # read whole rows, which the column-major table holds one entry per cache line. A
-        # window reads back up to block + y_min rows, the breakpoint search block + 2
-        y_min = max([o.y_min for s in self.specs for o in s.options if isinstance(o, Split)] + [1])
-        self.ring = self.block + y_min + 4
+        # read whole rows, which the column-major table holds one entry per cache line
+        self.ring = layout.ring
         # each row twice (at k and k + ring), so that any ring rows in a row are one slice
         self.recent = {
             s.name: np.full((2 * self.ring, self.cols), self.inf, self._dtype) for s in self.specs
@@ -698,7 +945,7 @@ class BreakpointTables:
         self.candidates = {}
         self.groups = {}  # per split: the candidates of coarse blocks, (left, right) _Groups
         self.bound_rows = BOUND_ROWS  # read once per allocation, like the block size
-        blocks = rows // self.bound_rows + 2
+        blocks = layout.coarse
         # per table and coarse block k (rows kB .. kB + B), for each column: the entry at
         # row kB, its rise to row kB + B, B times the chord's largest height above the
         # column, and whether the block is finite throughout
@@ -725,7 +972,7 @@ class BreakpointTables:
         # bisected middle: (columns - first, their minima per row) or None), or None if no
         # column is feasible
         self.window = {}
-        for spec in self.specs:
+        for spec in self.live:
             for option in spec.options:
                 if isinstance(option, Split):
                     key = (spec.name, option)
@@ -737,7 +984,17 @@ class BreakpointTables:
                         _Groups(False, self._dtype, self.cols),
                         _Groups(True, self._dtype, self.cols),
                     )
-                    self.first_column[key] = self._first_column(spec, option)
+                    self.first_column[key] = self._first_column(spec, option, self.off)
+
+    def _release(self) -> None:
+        """Drop the arrays of the set (before a refill makes new ones)."""
+        for name in (
+            "tab", "flat", "runs", "rises", "recent", "early", "bp_count", "dense", "last_bad",
+            "bp_found", "bp_rows", "candidates", "groups", "chords", "least_rise",
+            "left_plus_y", "right_minus_j", "window",
+        ):  # fmt: skip
+            if hasattr(self, name):
+                setattr(self, name, {})
 
     def _least_grouped_row(self, option: Split) -> int:
         """The least row of a part whose candidates are kept by group: through a whole block
@@ -871,10 +1128,11 @@ class BreakpointTables:
             keep[:, first:] = ~_groups_beaten(bound, growth, scaled, B)
             offer.add(part, with_t, *groups.selected(keep & ~now))
 
-    def _first_column(self, spec: TableSpec, option: Split) -> int:
-        """The least column where both parts of a split can be feasible."""
+    def _first_column(self, spec: TableSpec, option: Split, off: int) -> int:
+        """The least column where both parts of a split can be feasible (``off`` columns in
+        front of budget 0)."""
         right = self.by_name[option.right].min_units + option.shift
-        return self.off + max(spec.min_units, self.by_name[option.left].min_units, right)
+        return off + max(spec.min_units, self.by_name[option.left].min_units, right)
 
     def _begin_block(self, t0: int, t1: int) -> None:
         """Evaluate every split's active candidates for rows ``t0..t1-1`` at once.
@@ -981,7 +1239,7 @@ class BreakpointTables:
         previous = (t - 1) % self.ring
         recent = self.recent
         shifted: dict[tuple[str, int, int], np.ndarray] = {}  # Single's values, shared
-        for spec in self.specs:
+        for spec in self.live:
             # filled in place in the ring (of the table's type: every sum of two entries and
             # t fits it), then copied to its twin; the options write only the columns from
             # ``start``, so the ones below stay infeasible
@@ -1168,6 +1426,8 @@ def best_split_option(tables: BreakpointTables, spec: TableSpec, t: int, units: 
     target = tables.value(spec.name, t, units)
     col = tables.off + units
     for option in spec.options:
+        if _shift(option) > tables.width:  # left out of the fill: it reaches no entry
+            continue
         if isinstance(option, Run):
             if t + int(tables.tab[option.table][col, t - 1]) == target:
                 return option, 0

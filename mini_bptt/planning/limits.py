@@ -34,6 +34,11 @@ from mini_bptt.cells._limits import (
 SECONDS_PER_TABLE_ROW = 2.5e-5
 SECONDS_PER_SPLIT_ENTRY = 4.5e-8
 SECONDS_PER_SPLIT_CANDIDATE = 3.5e-8  # times t^1.5 * sqrt(columns) per split
+# ... and per byte of the fill, the time to make its arrays (fresh pages): alone it is what
+# a request of few rows and a million columns takes (alpha = 10**6 with a budget past it:
+# 6.7 s of 9.5 s in np.full for 3.7 GB). np.full of fresh memory took 0.4 to 3 ns per byte
+# on the 2-core VM
+SECONDS_PER_BYTE = 2e-9
 
 
 def table_dtype(steps: int):
@@ -50,23 +55,36 @@ def infinity(dtype) -> int:
 
 @dataclass(frozen=True)
 class DPSize:
-    """What filling DP tables would take: their bytes and the estimated seconds."""
+    """What filling DP tables would take: ``table_bytes``, every byte the fill holds at its
+    peak (the tables and all its working arrays; the ``table_bytes`` limit is compared
+    with it), and the estimated ``seconds``."""
 
     table_bytes: int
     seconds: float
 
 
-def dp_size(tables: int, splits: int, steps: int, columns: int, stored_rows: int = 0) -> DPSize:
-    """Bytes (exact) and time (estimated) of ``tables`` tables of ``steps + 1`` rows and
+def dp_size(
+    tables: int,
+    splits: int,
+    steps: int,
+    columns: int,
+    stored_rows: int = 0,
+    working_bytes: int = 0,
+) -> DPSize:
+    """Bytes and time (estimated) of filling ``tables`` tables of ``steps + 1`` rows and
     ``columns`` columns with ``splits`` split options in all, each stored with
-    ``stored_rows`` rows if more (rows that are never filled, for alignment)."""
+    ``stored_rows`` rows if more (rows that are never filled, for alignment): the tables'
+    bytes (exact) plus ``working_bytes``, the engine's bound on everything else the fill
+    holds at once (``BreakpointTables.fill_bytes``)."""
     rows = max(steps + 1, stored_rows)
     table_bytes = tables * rows * columns * np.dtype(table_dtype(steps)).itemsize
+    table_bytes += working_bytes
     if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
         return DPSize(table_bytes, math.inf)
     constants = (SECONDS_PER_TABLE_ROW, SECONDS_PER_SPLIT_ENTRY, SECONDS_PER_SPLIT_CANDIDATE)
     terms = time_terms(tables, splits, steps, columns)
-    return DPSize(table_bytes, sum(c * term for c, term in zip(constants, terms, strict=True)))
+    seconds = sum(c * term for c, term in zip(constants, terms, strict=True))
+    return DPSize(table_bytes, seconds + SECONDS_PER_BYTE * table_bytes)
 
 
 def time_terms(tables: int, splits: int, steps: int, columns: int) -> tuple[float, ...]:
