@@ -2,7 +2,7 @@
 
 The library returns, the CLI prints. Any bad argument (a file that cannot be written
 included) ends with one line on stderr and exit code 2; an invalid trace given to
-``check`` exits 1.
+``check`` exits 1; Ctrl-C exits 130, any file being written left as it was before.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
+import math
+import os
 import re
 import sys
 import time
@@ -21,10 +22,11 @@ import numpy as np
 
 from mini_bptt import __version__
 from mini_bptt.cells import LSTMCell, MSEHead, RNNCell
-from mini_bptt.cells._checks import positive_int
+from mini_bptt.cells._checks import count, parse_decimal, shown
 from mini_bptt.cells._limits import require_bytes
 from mini_bptt.oracle.check import check
 from mini_bptt.oracle.executor import execute
+from mini_bptt.oracle.trace_file import read_trace_text, shown_path
 from mini_bptt.planning import limits
 from mini_bptt.planning.plan import (
     MODELS,
@@ -35,6 +37,7 @@ from mini_bptt.planning.plan import (
     parse_memory,
     plan,
 )
+from mini_bptt.planning.trace_json import load_trace
 from mini_bptt.planning.units import units_for
 
 
@@ -75,6 +78,35 @@ def _progress_printer():
     return report
 
 
+def _reproduce_printer():
+    """A line on stderr after each figure, and for a long figure its runs with an ETA:
+    redrawn twice a second on a terminal, a line every 10 s in a log."""
+    terminal = sys.stderr.isatty()
+    state = {"shown": -math.inf, "open": False}  # when a run line was shown; still unended
+
+    def report(done: int, total: int, name: str, seconds: float, part) -> None:
+        bar = f"[{'#' * done}{'.' * (total - done)}] {done}/{total} {name}"
+        if part is None:
+            start = "\n" if state["open"] else ""
+            state["open"] = False
+            print(f"{start}{bar} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+            return
+        runs, runs_total = part
+        now = time.perf_counter()
+        if now - state["shown"] < (0.5 if terminal else 10.0) and runs < runs_total:
+            return
+        state["shown"] = now
+        left = seconds * (runs_total - runs) / max(runs, 1)  # its runs take about alike
+        line = f"{bar}: run {runs}/{runs_total}, {seconds:.0f} s, about {left:.0f} s left"
+        if terminal:
+            state["open"] = True
+            print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    return report
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alpha",
@@ -97,46 +129,86 @@ def _add_strategy_options(p: argparse.ArgumentParser) -> None:
 
 
 def _number(name: str):
-    def parse(text: str):
+    """A decimal number (``12``, ``4.5``, ``1e3``, ``7/3``): an int when whole, else the
+    exact Fraction. Its length and exponent are checked before any value is built, so no
+    text makes this slow."""
+
+    def parse(text: str) -> int | Fraction:
         try:
-            value = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
-        return int(value) if value.denominator == 1 else float(value)
+            value = parse_decimal(name, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        return int(value) if value.denominator == 1 else value
 
     return parse
 
 
-def _memory(text: str):
-    return text if text.strip().endswith("%") else _number("memory")(text)
+def _count(name: str, minimum: int = 1):
+    """A whole number from ``minimum`` to ``MAX_COUNT`` (a larger one is refused by its
+    magnitude, before anything formats it)."""
+    number = _number(name)
+
+    def parse(text: str) -> int:
+        value = number(text)
+        if not isinstance(value, int):
+            raise argparse.ArgumentTypeError(
+                f"{name} must be an integer >= {minimum}, got {shown(text)}"
+            )
+        try:
+            return count(name, value, minimum=minimum)
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return parse
 
 
-def _range(name: str, parse):
-    """'a:b' or 'a:b:c' (inclusive, integers) or a comma list of values."""
+def _memory(name: str):
+    """A budget: a number of units, or a percentage like ``5%`` (its number checked here
+    and passed on as text, so the plan reports it as given)."""
+    number, percentage = _number(name), _number(f"{name} percentage")
+
+    def parse(text: str) -> int | Fraction | str:
+        if text.strip().endswith("%"):
+            percentage(text.strip()[:-1])
+            return text
+        return number(text)
+
+    return parse
+
+
+def _range(name: str, parse, minimum: int = 1):
+    """'a:b' or 'a:b:c' (inclusive, whole numbers from ``minimum``) or a comma list of values."""
+    bound = _count(name, minimum)
 
     def parse_range(text: str):
         if ":" in text:
             parts = text.split(":")
-            try:
-                if len(parts) not in (2, 3):
-                    raise ValueError
-                start, stop, step = (
-                    int(parts[0]),
-                    int(parts[1]),
-                    int(parts[2]) if len(parts) == 3 else 1,
+            if len(parts) not in (2, 3):
+                raise argparse.ArgumentTypeError(
+                    f"{name} must be a range like 1:100 or 1:100:5, got {shown(text)}"
                 )
-            except ValueError:
+            start, stop = bound(parts[0]), bound(parts[1])
+            step = _count(f"{name} step")(parts[2]) if len(parts) == 3 else 1
+            if stop < start:
                 raise argparse.ArgumentTypeError(
-                    f"{name} must be a range like 1:100 or 1:100:5, got {text!r}"
-                ) from None
-            if step < 1 or stop < start:
-                raise argparse.ArgumentTypeError(
-                    f"{name} range needs start <= stop and step >= 1, got {text!r}"
+                    f"{name} range needs start <= stop, got {shown(text)}"
                 )
             return range(start, stop + 1, step)  # lazy: its length is known without a list
         return [parse(part) for part in text.split(",")]
 
     return parse_range
+
+
+def _text(value: int | Fraction | str) -> str:
+    """A parsed number as the user would write it (a Fraction as the nearest float)."""
+    return str(float(value)) if isinstance(value, Fraction) else str(value)
+
+
+def _length(values: range | list) -> int:
+    """How many values: ``len`` of a range past 2**63 raises OverflowError."""
+    if isinstance(values, range):
+        return (values.stop - values.start + values.step - 1) // values.step
+    return len(values)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("plan", help="plan one sequence: summary, or --json for the whole plan")
-    p.add_argument("steps", type=_number("steps"), help="sequence length T")
-    p.add_argument("memory", type=_memory, help="budget in hidden-state units, or like 5%%")
+    p.add_argument("steps", type=_count("steps"), help="sequence length T")
+    p.add_argument(
+        "memory", type=_memory("memory"), help="budget in hidden-state units, or like 5%%"
+    )
     _add_model_options(p)
     p.add_argument("--json", action="store_true", help="print the whole plan as JSON")
     p.add_argument("--show", action="store_true", help="draw the plan (needs matplotlib)")
@@ -159,29 +233,36 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("table", help="forward counts over ranges of steps and memory, as CSV")
     p.add_argument(
         "--steps",
-        type=_range("--steps", _number("--steps")),
+        type=_range("--steps", _count("--steps")),
         required=True,
         help="e.g. 1:100, 10:1000:10 or 100,200",
     )
     p.add_argument(
-        "--memory", type=_range("--memory", _memory), required=True, help="e.g. 1:20 or 5%%,10%%"
+        "--memory",
+        type=_range("--memory", _memory("--memory"), minimum=0),
+        required=True,
+        help="e.g. 1:20 or 5%%,10%%",
     )
     _add_model_options(p)
 
     p = sub.add_parser(
         "run", help="run a plan on a random cell: planned against measured memory, as a table"
     )
-    p.add_argument("steps", type=_number("steps"), help="sequence length T")
-    p.add_argument("memory", type=_memory, help="budget in hidden-state units, or like 5%%")
+    p.add_argument("steps", type=_count("steps"), help="sequence length T")
+    p.add_argument(
+        "memory", type=_memory("memory"), help="budget in hidden-state units, or like 5%%"
+    )
     p.add_argument("--cell", choices=("lstm", "rnn"), default="lstm", help="default lstm")
     for name, default in (("batch", 32), ("input-size", 64), ("hidden-size", 128)):
         p.add_argument(
-            f"--{name}", type=_number(f"--{name}"), default=default, help=f"default {default}"
+            f"--{name}", type=_count(f"--{name}"), default=default, help=f"default {default}"
         )
     _add_strategy_options(p)  # alpha is the cell's own
 
     p = sub.add_parser("check", help="validate a trace JSON from another implementation")
-    p.add_argument("trace", help="JSON with steps, memory, alpha and actions")
+    p.add_argument(
+        "trace", help="a regular file of JSON with steps, memory, alpha and actions, or - for stdin"
+    )
 
     p = sub.add_parser("reproduce", help="regenerate the paper's figures and REPORT.md")
     p.add_argument("--out", default="paper_figures/output", help="output folder")
@@ -200,8 +281,15 @@ def _model_kwargs(args) -> dict:
 
 
 def _plan_command(args) -> int:
+    if args.animate is not None:
+        _writable_file("--animate", args.animate, ".gif")
     common = _model_kwargs(args)
     result = plan(args.steps, args.memory, progress=_progress_printer(), **common)
+    if args.animate:  # before any output: a refusal leaves stdout empty
+        from mini_bptt import viz
+
+        with _writing("--animate", args.animate, refusals=(ValueError,)):
+            frames = viz.save_animation(result, args.animate)
     if args.json:
         print(result.to_json())
     else:
@@ -209,7 +297,7 @@ def _plan_command(args) -> int:
         print(f"strategy        {result.strategy} ({result.model} model)")
         print(f"steps           {result.steps}")
         print(
-            f"memory budget   {args.memory} -> peak {result.peak_memory} units "
+            f"memory budget   {_text(args.memory)} -> peak {result.peak_memory} units "
             f"({result.peak_memory / full:.1%} of full BPTT's {full:g})"
         )
         print(
@@ -218,9 +306,6 @@ def _plan_command(args) -> int:
         )
         print(f"actions         {len(result.actions)}")
     if args.animate:
-        from mini_bptt import viz
-
-        frames = viz.save_animation(result, args.animate)
         print(f"wrote {args.animate}: {frames} frames, one per action")
     if args.show:
         from mini_bptt import viz
@@ -228,22 +313,52 @@ def _plan_command(args) -> int:
         if viz.has_display():
             viz.show_plan(result)
         else:
-            viz.show_plan(result, path="mini-bptt-plan.png")
+            with _writing("--show (no display, so a picture)", "mini-bptt-plan.png"):
+                viz.show_plan(result, path="mini-bptt-plan.png")
             print("no display: wrote mini-bptt-plan.png")
     return 0
 
 
+def _writable_file(option: str, path: str, suffix: str) -> None:
+    """Refuse, before any work, a file path that cannot be written: the file, not the
+    folder, must hold the result, and an existing folder must hold it."""
+    if not path.lower().endswith(suffix):
+        raise UsageError(f"{option} must be a file path ending in {suffix}, got {shown_path(path)}")
+    folder, named = os.path.dirname(path) or ".", shown_path(path)
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {named} is a folder; give a file path ending in {suffix}")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {named}: its folder {shown_path(folder)} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {named}: its folder {shown_path(folder)} is not writable")
+
+
+@contextlib.contextmanager
+def _writing(option: str, path: str, refusals: tuple[type[Exception], ...] = ()):
+    """Name ``option`` in whatever stops ``path`` from being written (an ``OSError``, or
+    one of ``refusals``, the writer's own refusals of what it was given)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or " ".join(str(exc).split())
+        raise UsageError(f"{option} {shown_path(path)}: cannot write: {reason}") from None
+    except refusals as exc:
+        raise UsageError(f"{option} {shown_path(path)}: {exc}") from None
+
+
 def _table_command(args) -> int:
     common = _model_kwargs(args)
-    rows, limit = len(args.steps) * len(args.memory), limits.current().actions
+    rows, limit = _length(args.steps) * _length(args.memory), limits.current().actions
     if rows > limit:
         raise UsageError(
-            f"the table would have {rows} rows (steps x memory), over the limit of {limit}"
+            f"the table would have {shown(rows)} rows (steps x memory), over the limit of {limit}"
         )
-    for steps in args.steps:
-        positive_int("steps", steps)
     steps, units = max(args.steps), units_for(args.alpha)
-    widest = max(parse_memory(m, steps, units) for m in args.memory)  # names a bad value
+    memories = [max(args.memory)] if isinstance(args.memory, range) else args.memory
+    try:
+        widest = max(parse_memory(m, steps, units) for m in memories)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"argument --memory: {exc}") from None
     if args.strategy in ("ism", "msm"):  # fill the DP once, for the longest and widest case
         with contextlib.suppress(InfeasibleMemoryError):  # reported cell by cell below
             cost(steps, widest, progress=_progress_printer(), **common)
@@ -252,26 +367,23 @@ def _table_command(args) -> int:
     for steps in args.steps:
         for memory in args.memory:
             try:
-                count = cost(steps, memory, **common)
+                forwards = cost(steps, memory, **common)
             except InfeasibleMemoryError:
-                writer.writerow([steps, memory, "", ""])  # infeasible: left empty, never clamped
+                writer.writerow([steps, _text(memory), "", ""])  # infeasible: left empty
                 continue
-            writer.writerow([steps, memory, count, f"{count / steps:.6g}"])
+            writer.writerow([steps, _text(memory), forwards, f"{forwards / steps:.6g}"])
     return 0
 
 
 def _run_command(args) -> int:
-    sizes = {
-        name: positive_int(f"--{name.replace('_', '-')}", getattr(args, name))
-        for name in ("batch", "input_size", "hidden_size")
-    }
-    steps = positive_int("steps", args.steps)
+    sizes = {name: getattr(args, name) for name in ("batch", "input_size", "hidden_size")}
+    steps = args.steps
     cell = (LSTMCell if args.cell == "lstm" else RNNCell)(
         sizes["input_size"], sizes["hidden_size"], seed=0
     )
     batch = sizes["batch"]
     arrays = 8 * steps * batch * (sizes["input_size"] + sizes["hidden_size"])
-    require_bytes(f"inputs and targets for steps={steps}, batch={batch}", arrays)
+    require_bytes(f"inputs and targets for steps={shown(steps)}, batch={shown(batch)}", arrays)
     result = plan(
         steps,
         args.memory,
@@ -298,36 +410,26 @@ def _run_command(args) -> int:
     report = execute(result, cell, xs, h0, head, measure_memory=True).memory
     print(
         f"{args.cell} cell, batch {batch}, input {cell.input_size}, hidden {cell.hidden_size} "
-        f"(alpha {cell.alpha:g}); {result.strategy} plan for {steps} steps at {args.memory}: "
-        f"{result.forward_count} forwards"
+        f"(alpha {cell.alpha:g}); {result.strategy} plan for {steps} steps at "
+        f"{_text(args.memory)}: {result.forward_count} forwards"
     )
     print(report.table())
     return 0
 
 
 def _check_command(args) -> int:
+    text = read_trace_text(args.trace)  # regular files and - only, within input_bytes
     try:
-        with open(args.trace, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except OSError as exc:
-        raise UsageError(f"cannot read trace {args.trace!r}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"trace {args.trace!r} is not valid JSON: {exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"trace {args.trace!r} is not UTF-8 text") from None
-    except RecursionError:
-        raise UsageError(f"trace {args.trace!r} nests JSON too deeply to read") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"trace {args.trace!r} must hold a JSON object")
-    missing = [k for k in ("steps", "memory", "actions") if k not in data]
-    if missing:
-        raise UsageError(f"trace {args.trace!r} lacks {', '.join(missing)}")
+        trace = load_trace(text)
+    except (ValueError, TypeError) as exc:
+        name = "standard input" if args.trace == "-" else f"trace {shown_path(args.trace)}"
+        raise UsageError(f"{name}: {exc}") from None
     verdict = check(
-        data["actions"],
-        steps=data["steps"],
-        memory=data["memory"],
-        alpha=data.get("alpha", 1),
-        internal_has_output=data.get("internal_has_output", True),
+        trace.actions,
+        steps=trace.steps,
+        memory=trace.memory,
+        alpha=trace.alpha,
+        internal_has_output=trace.internal_has_output,
     )
     status = "valid" if verdict.valid else "INVALID"
     own = verdict.strategy_optimal_forward_count
@@ -352,12 +454,15 @@ def _check_command(args) -> int:
 def _reproduce_command(args) -> int:
     from mini_bptt.reproduce import reproduce
 
-    def report(done: int, total: int, name: str, seconds: float) -> None:
-        bar = "#" * done + "." * (total - done)
-        print(f"[{bar}] {done}/{total} {name} ({seconds:.1f} s)", file=sys.stderr, flush=True)
-
-    path = reproduce(args.out, quick=args.quick, progress=report)
-    print(f"wrote {path} and the figures beside it")
+    if not args.out.strip():
+        raise UsageError(f"--out must be a folder path, got {shown_path(args.out)}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        out = shown_path(args.out)
+        raise UsageError(f"--out {out} is a file; give a folder (created if missing)")
+    started = time.perf_counter()
+    with _writing("--out", args.out):
+        path = reproduce(args.out, quick=args.quick, progress=_reproduce_printer())
+    print(f"wrote {path} and the figures beside it ({time.perf_counter() - started:.0f} s)")
     return 0
 
 
@@ -378,6 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(exc).split())  # one line, whatever the library said
         print(f"mini-bptt: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # files being written were left as they were
+        print("\nmini-bptt: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,8 +1,14 @@
 """``mini-bptt reproduce``: every paper figure, then REPORT.md putting the paper's
-statements next to the numbers measured here."""
+statements next to the numbers measured here.
+
+A run writes into a staging folder and moves its files into ``out`` only once every
+figure is done, REPORT.md last: an interrupted run leaves the previous outputs as they
+were, so a report always sits next to the figures of the run that wrote it.
+"""
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from collections.abc import Callable
@@ -10,29 +16,45 @@ from pathlib import Path
 
 from mini_bptt.figures import FIGURES
 from mini_bptt.machine import describe
+from mini_bptt.oracle.trace_file import staged_folder
+
+REPORT = "REPORT.md"
 
 
 def reproduce(
     out: str | Path,
     quick: bool = False,
-    progress: Callable[[int, int, str, float], None] | None = None,
+    progress: Callable[[int, int, str, float, tuple[int, int] | None], None] | None = None,
 ) -> Path:
-    """Run every figure into ``out`` and write ``out/REPORT.md``; return the report's path.
+    """Run every figure and write REPORT.md, then move them all into ``out``; return the
+    report's path.
 
-    ``progress(done, total, figure_name, seconds)`` is called after each figure.
+    ``progress(done, total, figure_name, seconds, part)`` is called after each figure
+    with ``part=None`` (``done`` figures of ``total`` finished, the last in ``seconds``),
+    and while a long figure runs with ``part=(runs_done, runs_total)``, its own count
+    of work (``done`` then counts the figures before it, ``seconds`` its time so far).
+    Should ``progress`` raise, or the run be interrupted, ``out`` keeps its previous files.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     results, started = {}, time.perf_counter()
-    for index, module in enumerate(FIGURES, start=1):
-        name = module.__name__.rsplit(".", 1)[1]
-        start = time.perf_counter()
-        results[name] = module.run(out, quick)
-        if progress is not None:
-            progress(index, len(FIGURES), name, time.perf_counter() - start)
-    report = out / "REPORT.md"
-    report.write_text(_report(results, quick, time.perf_counter() - started), encoding="utf-8")
-    return report
+    with staged_folder(out, last=REPORT) as stage:
+        for index, module in enumerate(FIGURES, start=1):
+            name = module.__name__.rsplit(".", 1)[1]
+            start = time.perf_counter()
+            options = {}
+            if progress is not None and "progress" in inspect.signature(module.run).parameters:
+
+                def part(done: int, total: int, index=index, name=name, start=start) -> None:
+                    elapsed = time.perf_counter() - start
+                    progress(index - 1, len(FIGURES), name, elapsed, (done, total))
+
+                options["progress"] = part
+            results[name] = module.run(stage, quick, **options)
+            if progress is not None:
+                progress(index, len(FIGURES), name, time.perf_counter() - start, None)
+        files = sorted(path.name for path in stage.iterdir())
+        text = _report(results, files, quick, time.perf_counter() - started)
+        (stage / REPORT).write_text(text, encoding="utf-8")
+    return Path(out) / REPORT
 
 
 def fixed_memory(steps: int, beta: int) -> float:
@@ -40,7 +62,7 @@ def fixed_memory(steps: int, beta: int) -> float:
     return math.sqrt(steps) * (1 + beta)
 
 
-def _report(r: dict, quick: bool, seconds: float) -> str:
+def _report(r: dict, files: list[str], quick: bool, seconds: float) -> str:
     lstm, strat = r["lstm_experiment"], r["strategies"]
     chen, fixed, cheap = (
         r["hsm_cost_vs_memory"],
@@ -116,7 +138,9 @@ def _report(r: dict, quick: bool, seconds: float) -> str:
         "BPTT slower than recomputing. With freed memory kept (glibc mallopt, as GPU caching "
         "allocators do) only the arithmetic differs; the prediction counts cell evaluations.",
         "",
-        "Figures: " + ", ".join(f"`{name}.png`" for name in r) + ".",
+        "Files of this run, moved into place with this report once every figure was done: "
+        + ", ".join(f"`{name}`" for name in files)
+        + ".",
         "",
     ]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from mini_bptt.cells import _checks
+from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.actions import Action
 from mini_bptt.planning.plan import Plan, bptt_peak, parse_memory, plan, run_replay
 from mini_bptt.planning.replay import Replay
@@ -246,11 +247,14 @@ def show_plan(plan: Plan, path: str | None = None) -> None:
     plot_plan(plan, ax=top)
     plot_memory(plan, ax=bottom)
     fig.tight_layout()
-    if path:
-        fig.savefig(path, dpi=120)
-    else:
-        plt.show()
-    plt.close(fig)
+    try:
+        if path:
+            with atomic_path(path) as partial:  # the previous picture stays until this one is whole
+                fig.savefig(partial, dpi=120)
+        else:
+            plt.show()
+    finally:
+        plt.close(fig)
 
 
 # -- stepping through a plan ------------------------------------------------------------------
@@ -587,5 +591,6 @@ def save_animation(plan: Plan, path: str, fps: float = 4) -> int:
     12
     """
     animation = animate_plan(plan)
-    animation.save(path, writer="pillow", fps=fps)
+    with atomic_path(path) as partial:  # the previous GIF stays until this one is whole
+        animation.save(str(partial), writer="pillow", fps=fps)
     return animation.frame_count

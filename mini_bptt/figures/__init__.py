@@ -1,7 +1,8 @@
 """The paper's figures, one module each; ``paper_figures/`` has a script per module and
 ``mini-bptt reproduce`` runs them all. Each module has ``TITLE`` and
 ``run(out: Path, quick: bool) -> dict`` writing ``<name>.png`` and ``<name>.csv`` and
-returning the numbers REPORT.md quotes."""
+returning the numbers REPORT.md quotes; a figure that runs for minutes also takes
+``progress``, called as ``progress(done, total)`` with its own count of work."""
 
 from mini_bptt.figures import (
     bounds,

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from mini_bptt.oracle.trace_file import staged_folder
 from mini_bptt.viz import _pyplot
 
 
@@ -32,7 +33,7 @@ def script_main(module) -> None:
     """Entry point of a ``paper_figures/`` script: ``python paper_figures/x.py [OUT] [--quick]``."""
     args = [a for a in sys.argv[1:] if a != "--quick"]
     out = Path(args[0] if args else "paper_figures/output")
-    out.mkdir(parents=True, exist_ok=True)
-    summary = module.run(out, quick="--quick" in sys.argv)
+    with staged_folder(out) as stage:  # its files appear together, or not at all
+        summary = module.run(stage, quick="--quick" in sys.argv)
     for key, value in summary.items():
         print(f"{key}: {value}")

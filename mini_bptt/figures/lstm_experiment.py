@@ -3,6 +3,7 @@ against full BPTT (the paper reports 95% less memory for 1.33x the time at T = 1
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +26,49 @@ def lstm_problem(steps: int, batch: int, inputs: int, hidden: int):
     return cell, xs, cell.zero_state(batch), head
 
 
-def point_of_95_percent(cell, xs, h0, head, full_bytes: int) -> tuple[str, dict[str, int]]:
+class Runs:
+    """The cell runs done and to do, reported as ``progress(done, total)``.
+
+    Every run of a plan or of full BPTT counts one: at T = 1000 they take 1.2 s (full
+    BPTT) to 1.6 s (5%), so their count is a fair measure of the time left. ``total`` is
+    an estimate until the 95% point is found, then exact."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress, self.done, self.total = progress, 0, total
+
+    def counted(self, job: Callable[[], object]) -> Callable[[], object]:
+        """``job``, counted as one run each time it is called."""
+
+        def run():
+            result = job()
+            self.tick()
+            return result
+
+        return run
+
+    def tick(self) -> None:
+        """One more run done (after a traced one: the report is not traced)."""
+        self.done += 1
+        self.total = max(self.total, self.done)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def point_of_95_percent(
+    cell, xs, h0, head, full_bytes: int, runs: Runs | None = None
+) -> tuple[str, dict[str, int]]:
     """The largest budget, in steps of 0.1% from 5% down, whose run holds at most 5% of
     full BPTT's traced bytes (the paper's "95% less memory"), and the traced bytes of
     every budget it ran ("5%" and the answer among them, so callers need not run them again).
 
     A budget is run (traced) only when its saved arrays plus what the 5% run held beyond
-    its own plan could fit; the answer is always a measured run."""
+    its own plan could fit; the answer is always a measured run. Each run is counted
+    in ``runs``."""
     steps = len(xs)
+    runs = runs or Runs(None, 0)
     five = mb.plan(steps, "5%", alpha=cell.alpha)
     held = {"5%": traced_peak(lambda: mb.execute(five, cell, xs, h0, head))}
+    runs.tick()
     beyond = held["5%"] - five.peak_memory * h0.nbytes
     for tenths in range(50, 0, -1):
         budget = f"{tenths / 10:g}%"
@@ -43,37 +77,52 @@ def point_of_95_percent(cell, xs, h0, head, full_bytes: int) -> tuple[str, dict[
             continue
         if budget not in held:
             held[budget] = traced_peak(lambda plan=plan: mb.execute(plan, cell, xs, h0, head))
+            runs.tick()
         if held[budget] <= full_bytes / 20:
             return budget, held
     raise AssertionError("no budget down to 0.1% holds 5% of full BPTT's bytes")
 
 
-def run(out: Path, quick: bool) -> dict:
+def run(out: Path, quick: bool, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Write ``lstm_experiment.csv`` and ``.png`` into ``out``; return REPORT.md's numbers.
+
+    ``progress(done, total)`` is called after each run of the cell (minutes in all
+    at T = 1000), ``total`` being the runs still to come plus those done."""
     cell, xs, h0, head = lstm_problem(*((200, 8, 16, 32) if quick else (1000, 32, 64, 128)))
-    steps = len(xs)
+    steps, repeats = len(xs), 1 if quick else 5
+    # until the point is found, a guess: the budgets, a new 95% point and full BPTT,
+    # each timed twice (a warm-up round before the second) and traced once; one probe
+    # finds the point; and a repeat of backward_over_forward per repeat
+    sweep = len(BUDGETS) + 2
+    work = Runs(progress, (2 * repeats + 2) * sweep + repeats)
     full_bytes = traced_peak(lambda: mb.full_bptt(cell, xs, h0, head))
-    point, traced = point_of_95_percent(cell, xs, h0, head, full_bytes)
+    work.tick()
+    point, traced = point_of_95_percent(cell, xs, h0, head, full_bytes, work)
     budgets = (point, *(b for b in BUDGETS if b != point))
     plans = {b: mb.plan(steps, b, alpha=cell.alpha) for b in budgets}
     runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
     runs["full BPTT"] = lambda: mb.full_bptt(cell, xs, h0, head)
-    repeats = 1 if quick else 5
-    wall = interleaved_medians(runs, repeats)
+    untraced = [name for name in runs if name not in traced and name != "full BPTT"]
+    work.total = work.done + (2 * repeats + 1) * len(runs) + len(untraced) + repeats
+    timed = {name: work.counted(job) for name, job in runs.items()}
+    wall = interleaved_medians(timed, repeats)
     # Full BPTT allocates every internal state afresh; by default malloc hands that memory
     # back and the next run pays page faults for it again. Measure once more with freed
     # memory kept, as a caching allocator would (a process-wide setting, so second), after
     # one unmeasured round that lets the allocator keep what each run needs.
     warm = dict.fromkeys(runs, np.nan)
     if keep_freed_memory():
-        for job in runs.values():
+        for job in timed.values():
             job()
-        warm = interleaved_medians(runs, repeats)
-    for name, job in runs.items():  # the budgets the search did not run already
-        if name not in traced and name != "full BPTT":
-            traced[name] = traced_peak(job)
+        warm = interleaved_medians(timed, repeats)
+    else:
+        work.total -= (repeats + 1) * len(runs)
+    for name in untraced:  # the budgets the search did not run already
+        traced[name] = traced_peak(runs[name])
+        work.tick()
     traced["full BPTT"] = full_bytes
     full_peak = mb.plan(steps, "100%", alpha=cell.alpha, strategy="bptt").peak_memory
-    ratio = backward_over_forward(cell, xs, h0, head, repeats)
+    ratio = backward_over_forward(cell, xs, h0, head, repeats, work)
     rows = []
     for name in runs:
         plan = plans.get(name)
@@ -152,8 +201,11 @@ def run(out: Path, quick: bool) -> dict:
     return results
 
 
-def backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
-    """Measured time of one reverse step (head + cell backward) over one cell forward."""
+def backward_over_forward(cell, xs, h0, head, repeats: int, runs: Runs | None = None) -> float:
+    """Measured time of one reverse step (head + cell backward) over one cell forward.
+
+    A repeat (every step forward, then every step backward) is about one run of a
+    plan, and is counted as one in ``runs``."""
     _, cache = cell.forward(h0, xs[0])
     grads = zero_grads(cell, head)
 
@@ -166,6 +218,7 @@ def backward_over_forward(cell, xs, h0, head, repeats: int) -> float:
         for t in reversed(range(len(xs))):
             _, dstate = reverse_step(cell, head, t, cache, dstate, grads)
 
+    backwards = (runs or Runs(None, 0)).counted(backwards)
     seconds = interleaved_medians({"forward": forwards, "backward": backwards}, repeats)
     return seconds["backward"] / seconds["forward"]
 

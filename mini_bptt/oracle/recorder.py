@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from mini_bptt.oracle.check import CheckResult, check, problem
+from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -181,8 +182,11 @@ class Recorder:
         )
 
     def write(self, path: str | Path) -> None:
-        """Save ``to_json()`` to ``path``, for ``mini-bptt check``."""
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        """Save ``to_json()`` to ``path``, for ``mini-bptt check``: written beside it and moved
+        into place whole, so an interrupted write leaves the previous file as it was."""
+        text = self.to_json() + "\n"
+        with atomic_path(path) as partial:
+            partial.write_text(text, encoding="utf-8")
 
     def __enter__(self) -> Recorder:
         return self

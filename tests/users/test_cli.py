@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from fractions import Fraction
 
 import pytest
 
@@ -98,7 +99,14 @@ def test_check_valid_invalid_and_broken(capsys, tmp_path):
         (["plan", "10"], "memory"),
         (["table", "--steps", "5:1", "--memory", "3"], "--steps"),
         (["table", "--steps", "1:5", "--memory", "a:b"], "--memory"),
-        (["check", "/no/such/trace.json"], "cannot read"),
+        (["check", "/no/such/trace.json"], "cannot read trace '/no/such/trace.json'"),
+        (["plan", "10", "1e99999999"], "argument memory: memory must be a decimal number"),
+        (["plan", "10", "3", "--alpha", "1e99999999"], "argument --alpha"),
+        (["table", "--steps", "1e400", "--memory", "1"], "argument --steps"),
+        (["table", "--steps", "3", "--memory", "1:2:0"], "--memory step"),
+        (["table", "--steps", "3", "--memory", "1:2:3:4"], "--memory must be a range"),
+        (["plan", "10", "3", "--animate", "/no/such/folder/p.gif"], "--animate"),
+        (["reproduce", "--out", "/dev/null"], "--out '/dev/null' is a file"),
         (["frobnicate"], "invalid choice"),
         (["plan", "10", "3", "--frob"], "unrecognized"),
     ],
@@ -108,6 +116,46 @@ def test_bad_arguments_exit_2_with_one_line(capsys, argv, named):
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("mini-bptt: error:")
     assert named in err
+
+
+def test_check_reads_standard_input_as_dash():
+    trace = mb.plan(12, 3, alpha=2).to_json()
+    done = subprocess.run(
+        [sys.executable, "-m", "mini_bptt", "check", "-"],
+        input=trace,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("valid: forward_count=")
+    done = subprocess.run(
+        [sys.executable, "-m", "mini_bptt", "check", "-"],
+        input="{not json",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and done.stderr.startswith("mini-bptt: error: standard input:")
+    assert "not valid JSON" in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_check_refuses_text_that_is_not_utf8(capsys, tmp_path):
+    path = tmp_path / "t.json"
+    path.write_bytes(b'{"steps": 3, "memory": "\xff"}')
+    code, _, err = run(capsys, "check", str(path))
+    assert code == 2 and "is not UTF-8 text (byte 24 is 0xff)" in err and str(path) in err
+
+
+def test_numbers_keep_their_exact_value_and_print_as_written(capsys):
+    code, out, _ = run(capsys, "plan", "10", "4.5")
+    assert code == 0 and "memory budget   4.5 -> peak 4 units" in out
+    code, out, _ = run(capsys, "plan", "10", "3", "--alpha", "7/3", "--json")
+    assert mb.Plan.from_json(out) == mb.plan(10, 3, alpha=Fraction(7, 3))
+    code, out, _ = run(capsys, "table", "--steps", "1e1", "--memory", "4.5,0.45e1")
+    assert code == 0
+    assert [r["memory"] for r in csv.DictReader(io.StringIO(out))] == ["4.5", "4.5"]
+    code, _, err = run(capsys, "plan", "4.5", "3")
+    assert code == 2 and "argument steps: steps must be an integer >= 1, got '4.5'" in err
 
 
 def test_check_trace_missing_fields(capsys, tmp_path):
@@ -162,6 +210,43 @@ def test_progress_shows_after_a_second_with_an_eta(monkeypatch):
     assert "DP table: 500/1000 steps, 2 s, about 6 s left" in terminal.getvalue()
     report(1000, 1000)
     assert terminal.getvalue().endswith("1000/1000 steps, 4 s   \n")
+
+
+def test_reproduce_shows_each_figure_and_the_lstm_runs_with_an_eta(monkeypatch):
+    from mini_bptt import cli
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    clock = iter([10.0, 10.2, 15.0])  # the time at each report of a run
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    report = cli._reproduce_printer()
+    report(1, 7, "hsm_cost_vs_memory", 1.5, None)
+    assert terminal.getvalue() == "[#......] 1/7 hsm_cost_vs_memory (1.5 s)\n"
+    report(6, 7, "lstm_experiment", 20.0, (10, 50))  # 2 s a run: 80 s for the other 40
+    assert terminal.getvalue().endswith(
+        "\r[######.] 6/7 lstm_experiment: run 10/50, 20 s, about 80 s left   "
+    )
+    report(6, 7, "lstm_experiment", 20.4, (11, 50))  # 0.2 s later: not redrawn yet
+    assert "run 11/50" not in terminal.getvalue()
+    report(6, 7, "lstm_experiment", 25.0, (50, 50))
+    assert "run 50/50, 25 s, about 0 s left" in terminal.getvalue()
+    report(7, 7, "lstm_experiment", 25.0, None)  # the run line is ended first
+    assert terminal.getvalue().endswith("left   \n[#######] 7/7 lstm_experiment (25.0 s)\n")
+
+
+def test_reproduce_writes_a_line_every_10_s_to_a_log(monkeypatch):
+    from mini_bptt import cli
+
+    log = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", log)
+    clock = iter([0.0, 5.0, 12.0])
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    report = cli._reproduce_printer()
+    for runs in (1, 2, 3):
+        report(6, 7, "lstm_experiment", 4.0 * runs, (runs, 10))
+    lines = log.getvalue().splitlines()
+    assert [line.split(": ")[1].split(",")[0] for line in lines] == ["run 1/10", "run 3/10"]
+    assert "\r" not in log.getvalue()
 
 
 def test_no_progress_when_stderr_is_not_a_terminal(monkeypatch):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import numpy as np
 import pytest
 
 import mini_bptt as mb
 from mini_bptt import viz
 from mini_bptt.cli import main
+from mini_bptt.oracle.trace_file import atomic_path
 
 BAR = np.array([0x4C, 0x72, 0xB0])  # viz.COLOURS["forward"]: the memory bar
 BUDGET = np.array([0xC4, 0x4E, 0x52])  # viz.COLOURS["backward"]: the budget line
@@ -50,6 +54,7 @@ def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(tmp_
     assert main(["plan", "40", "4", "--strategy", "hsm", "--animate", str(path)]) == 0
     plan = mb.plan(40, 4, strategy="hsm")
     assert f"wrote {path}: {len(plan.actions)} frames, one per action" in capsys.readouterr().out
+    assert os.listdir(tmp_path) == ["plan.gif"]  # nothing left of the partial file
     frames = viz.plan_frames(plan)
     with Image.open(path) as gif:
         assert gif.n_frames == len(plan.actions)
@@ -76,3 +81,54 @@ def test_the_budget_slider_spans_one_unit_to_full_bptt_and_redraws(capsys):
     slider.value = 23.0
     with pytest.raises(ValueError, match="steps must be an integer >= 1, got 0"):
         viz.budget_slider(0)
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, OSError(28, "No space left on device")])
+def test_an_interrupted_gif_leaves_the_previous_one_as_it_was(tmp_path, monkeypatch, stop):
+    """The writer dies half-way through the file: the previous GIF is untouched and no
+    partial file is left."""
+    from matplotlib.animation import PillowWriter
+
+    path = tmp_path / "plan.gif"
+    path.write_bytes(b"GIF89a, the previous one")
+    before = path.read_bytes()
+
+    def finish(writer):
+        with open(writer.outfile, "wb") as handle:
+            handle.write(b"GIF89a, and no more")
+        raise stop
+
+    monkeypatch.setattr(PillowWriter, "finish", finish)
+    argv = ["plan", "3", "2", "--strategy", "hsm", "--animate", str(path)]
+    assert main(argv) == (130 if stop is KeyboardInterrupt else 2)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["plan.gif"]
+
+
+def test_an_interrupted_picture_leaves_the_previous_one(tmp_path, monkeypatch):
+    import matplotlib.figure
+
+    path = tmp_path / "plan.png"
+    path.write_bytes(b"the previous picture")
+
+    def savefig(figure, target, **kwargs):
+        with open(target, "wb") as handle:
+            handle.write(b"\x89PNG half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", savefig)
+    with pytest.raises(KeyboardInterrupt):
+        viz.show_plan(mb.plan(10, 3, strategy="hsm"), path=str(path))
+    assert path.read_bytes() == b"the previous picture" and os.listdir(tmp_path) == ["plan.png"]
+
+
+def test_an_atomic_file_gets_the_permissions_open_would_give(tmp_path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with atomic_path(tmp_path / "out.txt") as partial:
+        assert partial.parent == tmp_path and partial.suffix == ".txt"
+        partial.write_text("whole")
+    mode = stat.S_IMODE((tmp_path / "out.txt").stat().st_mode)
+    assert mode == 0o666 & ~umask
+    with pytest.raises(IsADirectoryError), atomic_path(tmp_path):
+        pass
