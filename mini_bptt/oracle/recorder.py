@@ -18,6 +18,7 @@ the ``with`` block normally also requires every step reversed.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from mini_bptt.oracle.check import CheckResult, check, problem
@@ -37,6 +38,8 @@ from mini_bptt.planning.actions import (
 from mini_bptt.planning.replay import PlanError, Replay
 from mini_bptt.planning.trace_json import trace_text
 from mini_bptt.planning.units import plain_number
+
+INTERRUPTED = "recording was interrupted during this action; start a new Recorder"
 
 
 class Recorder:
@@ -105,7 +108,9 @@ class Recorder:
         self.actions: list[Action] = []
         self._replay = Replay(self.steps, units, budget, internal_has_output)
         self._broken: tuple[Action, PlanError] | None = None  # the action, its error
-        self._lock = threading.Lock()
+        # re-entrant: Ctrl-C landing just as a with block exits can leave it held, and the
+        # same thread must still get through (the actions stay in order: one thread)
+        self._lock = threading.RLock()
         self.to_json()  # a trace that cannot be written fails now, not after the loop
 
     # one method per op: each checks its rule now and raises PlanError if it is broken
@@ -140,10 +145,15 @@ class Recorder:
             step = plain_step(step)
             try:
                 self._replay.apply(len(self.actions), op, step)
+                self.actions.append(Action(op, step))
             except PlanError as error:
                 self._broken = (Action(op, step), error)
                 raise
-            self.actions.append(Action(op, step))
+            except BaseException:
+                # stopped (Ctrl-C) between the replay and the list, they may disagree: nothing
+                # recorded after this can be trusted, so the trace is closed here
+                self._broken = (None, PlanError(len(self.actions), op, step, INTERRUPTED))
+                raise
 
     def _raise_if_closed(self) -> None:
         if self._broken is not None:
@@ -153,7 +163,7 @@ class Recorder:
     def _snapshot(self) -> list[Action]:
         """The accepted actions, then the broken one if any (what ``check`` must judge)."""
         with self._lock:
-            broken = [] if self._broken is None else [self._broken[0]]
+            broken = [] if self._broken is None or self._broken[0] is None else [self._broken[0]]
             return [*self.actions, *broken]
 
     # the verdict and the file
@@ -166,14 +176,19 @@ class Recorder:
         return self.result()
 
     def result(self) -> CheckResult:
-        """The verdict on the actions so far, the broken one included: ``mb.check`` of them."""
-        return check(
+        """The verdict on the actions so far, the broken one included: ``mb.check`` of them
+        (invalid, with that error, if recording was interrupted)."""
+        verdict = check(
             self._snapshot(),
             steps=self.steps,
             memory=self.memory,
             alpha=self.alpha,
             internal_has_output=self.internal_has_output,
         )
+        broken = self._broken
+        if broken is not None and broken[0] is None:
+            return replace(verdict, valid=False, errors=[str(broken[1])])
+        return verdict
 
     def to_json(self) -> str:
         """The trace in the plan and trace JSON format (docs/model.md), numbers exact."""

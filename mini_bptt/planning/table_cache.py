@@ -35,7 +35,10 @@ class TableCache:
         self._build = build
         self._maxsize = maxsize
         self._sets: OrderedDict[tuple[Hashable, ...], BreakpointTables] = OrderedDict()
-        self._lock = threading.Lock()  # guards the dict only; each set has its own lock
+        # guards the dict only (each set has its own lock); re-entrant, like the sets' locks,
+        # because Ctrl-C landing just as a with block exits can leave a lock held: its own
+        # thread must still get through
+        self._lock = threading.RLock()
 
     @contextlib.contextmanager
     def using(self, *key: Hashable) -> Iterator[BreakpointTables]:

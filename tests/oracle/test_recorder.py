@@ -266,3 +266,55 @@ def _misuse(trace: mb.Recorder, errors: list[str]) -> None:
             trace.forward(1)
     except mb.PlanError as error:
         errors.append(str(error))
+
+
+class _Stop(BaseException):
+    """Stands for KeyboardInterrupt without stopping pytest."""
+
+
+@pytest.mark.parametrize("line", range(1, 40))
+def test_a_recorder_stopped_at_any_line_of_an_action_stays_closed(line):
+    """Ctrl-C may land anywhere in an action call, between the replay and the list too:
+    afterwards every call raises, and result() is invalid, whatever was recorded."""
+    import sys
+
+    recorder = mb.Recorder(steps=2, memory=2)
+    recorder.forward(1)
+    seen = 0
+
+    def local(frame, event, arg):
+        nonlocal seen
+        if event == "line":
+            seen += 1
+            if seen == line:
+                raise _Stop
+        return local
+
+    def tracer(frame, event, arg):
+        return local if "mini_bptt" in frame.f_code.co_filename else None
+
+    sys.settrace(tracer)
+    try:
+        recorder.save_hidden(1)
+    except _Stop:
+        pass
+    finally:
+        sys.settrace(None)
+    if seen < line:  # the call ended before that line: nothing was cut
+        return
+    try:
+        if mb.Action("save_hidden", 1) not in recorder.actions:
+            recorder.save_hidden(1)  # cut before anything changed: the recorder is as it was
+        recorder.forward(2)
+    except mb.PlanError as first:  # cut where the replay and the list may disagree
+        assert "interrupted" in str(first)
+        with pytest.raises(mb.PlanError) as again:
+            recorder.backward(2)
+        assert str(again.value) == str(first)
+        verdict = recorder.result()
+        assert not verdict.valid and verdict.errors == [str(first)]
+        return
+    for op, step in [("backward", 2), ("free_hidden", 1), ("restore_hidden", 0),
+                     ("forward", 1), ("backward", 1)]:
+        getattr(recorder, op)(step)
+    assert recorder.result().valid and recorder.result().forward_count == 3
