@@ -13,7 +13,9 @@ import csv
 import math
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from fractions import Fraction
@@ -475,7 +477,18 @@ COMMANDS = {
 }
 
 
+class Terminated(BaseException):
+    """SIGTERM (``timeout``, ``kill``, a cancelled CI job), raised where the process is, so
+    that files being written are removed as on Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():  # signals reach only it
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -486,6 +499,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # files being written were left as they were
         print("\nmini-bptt: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("\nmini-bptt: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ MAX_DECIMAL_LENGTH = 100
 MAX_EXPONENT = 400
 _DECIMAL = re.compile(
     r"(?P<mantissa>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:[eE](?P<exponent>[+-]?\d+))?"
-    r"|(?P<numerator>[+-]?\d+)/(?P<denominator>\d+)"
+    r"|(?P<numerator>[+-]?\d+)/(?P<denominator>\d+)",
+    re.ASCII,  # digits 0-9 only: no other script's digits pass for a number
 )
 
 
@@ -68,6 +69,8 @@ def shown(value: object) -> str:
             return f"{sign}an integer of about 10**{int(magnitude.bit_length() * math.log10(2))}"
         digits = str(magnitude)
         return f"{sign}{digits[0]}.{digits[1:3]}e+{len(digits) - 1}"
+    if isinstance(value, Fraction) and max(abs(value.numerator), value.denominator) < 10**9:
+        return str(value)  # 7/3, as a user writes it, not Fraction(7, 3)
     try:
         text = " ".join(repr(value).split())  # an array's repr has line breaks
     except ValueError:  # a Fraction of huge parts: Python refuses to print past 4300 digits

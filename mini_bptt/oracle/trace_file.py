@@ -108,6 +108,8 @@ def _read_standard_input(limit: int) -> bytearray:
         mode = os.fstat(stream.fileno()).st_mode
         if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stream.isatty()):
             _require_regular("standard input", mode)
+            if os.fstat(stream.fileno()).st_size > limit:  # refused without reading a byte
+                _refuse_size("standard input", limit)
         return _read_at_most(stream.read, "standard input", limit)
     except OSError as exc:
         raise OSError(f"cannot read standard input: {exc.strerror or exc}") from None

@@ -185,6 +185,17 @@ def test_standard_input_over_the_limit_is_refused_after_limit_plus_one_bytes(tmp
     assert "holds more than 1000 bytes" in line and "MINI_BPTT_INPUT_BYTES" in line
 
 
+def test_a_sparse_file_as_standard_input_is_refused_by_its_size(tmp_path):
+    """A regular file on standard input has a size: a 2 GiB sparse file is refused at once
+    at the default limit, before a byte is read."""
+    path = tmp_path / "sparse.json"
+    with open(path, "wb") as sparse:
+        sparse.truncate(2 * 2**30)
+    with open(path, "rb") as big:
+        line = assert_refused(["check", "-"], "standard input", stdin=big)
+    assert "holds more than 1 GiB" in line
+
+
 def test_a_nonexistent_trace_is_named():
     assert_refused(["check", "/no/such/trace.json"], "'/no/such/trace.json'")
 
@@ -254,9 +265,13 @@ def test_in_python_each_kind_of_file_gets_a_named_error(tmp_path):
         read_trace_text("trace\0.json")
 
 
-def test_ctrl_c_during_reproduce_leaves_the_previous_outputs(tmp_path):
-    """A real SIGINT once the run has written its first files: exit 130, one line, and the
-    folder holds exactly its previous files."""
+@pytest.mark.parametrize(
+    "sent, code, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")]
+)
+def test_ctrl_c_or_sigterm_during_reproduce_leaves_the_previous_outputs(tmp_path, sent, code, word):
+    """A real SIGINT (Ctrl-C) or SIGTERM (timeout, kill, a cancelled job) once the run has
+    written its first files: one line, and the folder holds exactly its previous files, no
+    staged folder left behind."""
     import signal
 
     out = tmp_path / "output"
@@ -273,7 +288,7 @@ def test_ctrl_c_during_reproduce_leaves_the_previous_outputs(tmp_path):
     while not any(p.is_dir() and any(p.iterdir()) for p in out.iterdir()):  # a staged file
         assert child.poll() is None and time.monotonic() < deadline
         time.sleep(0.02)
-    child.send_signal(signal.SIGINT)
+    child.send_signal(getattr(signal, sent))
     _, err = child.communicate(timeout=60)
-    assert child.returncode == 130 and err.decode().splitlines()[-1] == "mini-bptt: interrupted"
+    assert child.returncode == code and err.decode().splitlines()[-1] == f"mini-bptt: {word}"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
