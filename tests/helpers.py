@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 
 import mini_bptt as mb
@@ -89,3 +94,34 @@ def forged_plan(actions, steps, memory, alpha, internal_has_output=True):
     for name, value in fields.items():
         object.__setattr__(plan, name, value)
     return plan
+
+
+class Interrupted(BaseException):
+    """Stands for KeyboardInterrupt (a BaseException too) without stopping pytest."""
+
+
+@contextlib.contextmanager
+def interrupted_at_line(line: int, where: Path) -> Iterator[list[int]]:
+    """Inside the block, raise ``Interrupted`` at the ``line``-th line run in a file below
+    ``where``, as Ctrl-C could; the block ends quietly if it is raised. Yields a one-item
+    list that holds, afterwards, how many such lines ran (fewer than ``line``: not cut)."""
+    seen = [0]
+
+    def local(frame, event, arg):
+        if event == "line":
+            seen[0] += 1
+            if seen[0] == line:
+                raise Interrupted
+        return local
+
+    def start(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith(str(where)) else None
+
+    previous = sys.gettrace()
+    sys.settrace(start)
+    try:
+        yield seen
+    except Interrupted:
+        pass
+    finally:
+        sys.settrace(previous)

@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.planning.replay import Replay
+from tests.helpers import interrupted_at_line
 from tests.oracle.test_check import mutate, mutation_lists
 
 ALPHAS = [1, 1.5, 7 / 3, 4.5]
@@ -268,39 +270,15 @@ def _misuse(trace: mb.Recorder, errors: list[str]) -> None:
         errors.append(str(error))
 
 
-class _Stop(BaseException):
-    """Stands for KeyboardInterrupt without stopping pytest."""
-
-
 @pytest.mark.parametrize("line", range(1, 40))
 def test_a_recorder_stopped_at_any_line_of_an_action_stays_closed(line):
     """Ctrl-C may land anywhere in an action call, between the replay and the list too:
     afterwards every call raises, and result() is invalid, whatever was recorded."""
-    import sys
-
     recorder = mb.Recorder(steps=2, memory=2)
     recorder.forward(1)
-    seen = 0
-
-    def local(frame, event, arg):
-        nonlocal seen
-        if event == "line":
-            seen += 1
-            if seen == line:
-                raise _Stop
-        return local
-
-    def tracer(frame, event, arg):
-        return local if "mini_bptt" in frame.f_code.co_filename else None
-
-    sys.settrace(tracer)
-    try:
+    with interrupted_at_line(line, Path(mb.__file__).parent) as seen:
         recorder.save_hidden(1)
-    except _Stop:
-        pass
-    finally:
-        sys.settrace(None)
-    if seen < line:  # the call ended before that line: nothing was cut
+    if seen[0] < line:  # the call ended before that line: nothing was cut
         return
     try:
         if mb.Action("save_hidden", 1) not in recorder.actions:

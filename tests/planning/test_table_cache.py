@@ -8,7 +8,6 @@ the answer of tables filled from scratch.
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,10 @@ from mini_bptt.planning.dp_breakpoints import BreakpointTables
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_specs
 from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_spec
 from mini_bptt.planning.units import units_for
+from tests.helpers import Interrupted, interrupted_at_line
 
 PLANNING = Path(mb.__file__).parent / "planning"
 ALPHAS = (1, 2, 7 / 3, 4.5, 5)
-
-
-class Interrupted(BaseException):
-    """Stands for KeyboardInterrupt (a BaseException too) without stopping pytest."""
 
 
 def fresh_cost(steps, memory, alpha, strategy, model, internal_has_output) -> int:
@@ -40,24 +36,6 @@ def fresh_cost(steps, memory, alpha, strategy, model, internal_has_output) -> in
         tables, top = BreakpointTables(tuple(specs.values())), "S"
     tables.ensure(steps, budget)
     return tables.value(top, steps, budget)
-
-
-def interrupt_after(lines: int):
-    """A tracer that raises ``Interrupted`` at the ``lines``-th line run in the planner."""
-    seen = 0
-
-    def local(frame, event, arg):
-        nonlocal seen
-        if event == "line":
-            seen += 1
-            if seen == lines:
-                raise Interrupted
-        return local
-
-    def start(frame, event, arg):
-        return local if frame.f_code.co_filename.startswith(str(PLANNING)) else None
-
-    return start
 
 
 requests = st.tuples(
@@ -105,14 +83,8 @@ def test_every_answer_after_a_fill_cut_short_at_any_line_equals_a_fresh_tables(
     OPTIMAL_TABLES.clear()
     PAPER_TABLES.clear()
     answer(warm)
-    previous = sys.gettrace()
-    sys.settrace(interrupt_after(lines))
-    try:
+    with interrupted_at_line(lines, PLANNING):
         answer(cut)
-    except Interrupted:
-        pass
-    finally:
-        sys.settrace(previous)
     for request in [cut, warm, *later]:
         assert answer(request) == expected(request), request
 
