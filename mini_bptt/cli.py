@@ -378,13 +378,9 @@ def _table_command(args) -> int:
 
 
 def _run_command(args) -> int:
-    sizes = {name: getattr(args, name) for name in ("batch", "input_size", "hidden_size")}
-    steps = args.steps
-    cell = (LSTMCell if args.cell == "lstm" else RNNCell)(
-        sizes["input_size"], sizes["hidden_size"], seed=0
-    )
-    batch = sizes["batch"]
-    arrays = 8 * steps * batch * (sizes["input_size"] + sizes["hidden_size"])
+    steps, batch = args.steps, args.batch  # counts already, checked by the parser
+    cell = (LSTMCell if args.cell == "lstm" else RNNCell)(args.input_size, args.hidden_size, seed=0)
+    arrays = 8 * steps * batch * (args.input_size + args.hidden_size)
     require_bytes(f"inputs and targets for steps={shown(steps)}, batch={shown(batch)}", arrays)
     result = plan(
         steps,
@@ -487,8 +483,16 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    if threading.current_thread() is threading.main_thread():  # signals reach only it
-        signal.signal(signal.SIGTERM, _terminate)
+    if threading.current_thread() is not threading.main_thread():  # signals reach only it
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:  # a caller that runs main() in its own process gets its handler back
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

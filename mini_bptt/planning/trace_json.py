@@ -68,8 +68,12 @@ def trace_dict(
         "alpha": _json_number("alpha", alpha),
         "internal_has_output": internal_has_output,
     }
-    optional = {"strategy": strategy, "model": model, "forward_count": forward_count}
-    optional["peak_memory"] = peak_memory
+    optional = {
+        "strategy": strategy,
+        "model": model,
+        "forward_count": forward_count,
+        "peak_memory": peak_memory,
+    }
     for key, value in optional.items():
         if value is not None:
             data[key] = value if isinstance(value, str) else _json_number(key, value)
@@ -185,10 +189,7 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
 def _count(name: str, value: object, *, minimum: int) -> int | None:
     if value is None and name != "steps":
         return None
-    try:
-        return count(f'trace field "{name}"', value, minimum=minimum)
-    except TypeError as error:
-        raise TypeError(str(error)) from None
+    return count(f'trace field "{name}"', value, minimum=minimum)
 
 
 def _number(name: str, value: object) -> Number | None:

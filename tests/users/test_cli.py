@@ -270,3 +270,13 @@ def test_run_prints_planned_against_measured_memory(capsys):
     assert measured - beyond == expected.peak_memory * state_bytes
     assert main(["run", "30", "40%", "--cell", "rnn", "--strategy", "hsm"]) == 0
     assert "rnn cell, batch 32, input 64, hidden 128 (alpha 2)" in capsys.readouterr().out
+
+
+def test_main_gives_the_callers_sigterm_handler_back(capsys):
+    """main() catches SIGTERM only while it runs: a program (or pytest) calling it keeps its
+    own handler afterwards."""
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["plan", "3", "2"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is before
