@@ -41,9 +41,14 @@ def test_numpy_integers_and_reals_are_limits():
 
 @pytest.mark.parametrize(
     "text, error",
-    [("0.5", "must be a positive integer"), ("0", "must be a positive integer"),
-     ("-3", "must be a positive integer"), ("lots", "must be a decimal number"),
-     ("1e99999999", "must be a decimal number"), ("nan", "must be a decimal number")],
+    [
+        ("0.5", "must be a positive integer"),
+        ("0", "must be a positive integer"),
+        ("-3", "must be a positive integer"),
+        ("lots", "must be a decimal number"),
+        ("1e99999999", "must be a decimal number"),
+        ("nan", "must be a decimal number"),
+    ],
 )
 def test_a_bad_environment_limit_is_refused_naming_the_variable(monkeypatch, text, error):
     monkeypatch.setenv("MINI_BPTT_ACTIONS", text)
@@ -90,8 +95,15 @@ def test_a_bad_count_is_refused_naming_it(value, error, words):
 
 @pytest.mark.parametrize(
     "text, value",
-    [("12", 12), ("4.5", Fraction(9, 2)), ("1e3", 1000), ("-2.5e-1", Fraction(-1, 4)),
-     (" 7/3 ", Fraction(7, 3)), (".5", Fraction(1, 2)), ("1E400", 10**400)],
+    [
+        ("12", 12),
+        ("4.5", Fraction(9, 2)),
+        ("1e3", 1000),
+        ("-2.5e-1", Fraction(-1, 4)),
+        (" 7/3 ", Fraction(7, 3)),
+        (".5", Fraction(1, 2)),
+        ("1E400", 10**400),
+    ],
 )
 def test_decimal_text_is_read_exactly(text, value):
     assert _checks.parse_decimal("memory", text) == value

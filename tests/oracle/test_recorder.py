@@ -292,7 +292,12 @@ def test_a_recorder_stopped_at_any_line_of_an_action_stays_closed(line):
         verdict = recorder.result()
         assert not verdict.valid and verdict.errors == [str(first)]
         return
-    for op, step in [("backward", 2), ("free_hidden", 1), ("restore_hidden", 0),
-                     ("forward", 1), ("backward", 1)]:
+    for op, step in [
+        ("backward", 2),
+        ("free_hidden", 1),
+        ("restore_hidden", 0),
+        ("forward", 1),
+        ("backward", 1),
+    ]:
         getattr(recorder, op)(step)
     assert recorder.result().valid and recorder.result().forward_count == 3

@@ -108,8 +108,13 @@ def test_every_answer_after_a_progress_callback_raised_equals_a_fresh_tables(cut
     steps, memory, alpha, strategy, model, output = cut
     with contextlib.suppress(Interrupted, mb.InfeasibleMemoryError):
         mb.plan(
-            steps + 300, memory + 60, alpha=alpha, strategy=strategy, model=model,
-            internal_has_output=output, progress=progress,
+            steps + 300,
+            memory + 60,
+            alpha=alpha,
+            strategy=strategy,
+            model=model,
+            internal_has_output=output,
+            progress=progress,
         )
     for request in [cut, *later]:
         assert answer(request) == expected(request), request
