@@ -4,10 +4,10 @@ The method is that of A. Gruslys, R. Munos, I. Danihelka, M. Lanctot and A. Grav
 "Memory-Efficient Backpropagation Through Time", NeurIPS 2016, arXiv:1606.03401.
 The rules every plan obeys (actions, memory units, costs) are in docs/model.md.
 
-Layers, each importing only the ones before it: ``cells`` (forward/backward of one step)
--> ``planning`` (the rules, the DPs, a ``Plan`` of actions) -> ``oracle`` (execute and
-check plans) -> the users at this level (``cli``, ``viz``, ``figures``, ``reproduce``,
-``training``, ``machine``)."""
+Layers, each importing only the ones before it: ``common`` (argument checks, resource
+limits) -> ``cells`` (forward/backward of one step) -> ``planning`` (the rules, the DPs,
+a ``Plan`` of actions) -> ``oracle`` (execute and check plans) -> the users at this level
+(``cli``, ``viz``, ``figures``, ``reproduce``, ``training``, ``machine``)."""
 
 from mini_bptt.cells import LSTMCell, MSEHead, Result, RNNCell, SoftmaxHead, full_bptt
 from mini_bptt.oracle import (

@@ -24,8 +24,8 @@ import numpy as np
 
 from mini_bptt import __version__
 from mini_bptt.cells import LSTMCell, MSEHead, RNNCell
-from mini_bptt.cells._checks import count, parse_decimal, shown
-from mini_bptt.cells._limits import require_bytes
+from mini_bptt.common.arguments import count, parse_decimal, shown
+from mini_bptt.common.resources import require_bytes
 from mini_bptt.oracle.check import check
 from mini_bptt.oracle.executor import execute
 from mini_bptt.oracle.trace_file import read_trace_text, shown_path

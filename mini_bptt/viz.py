@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from mini_bptt.cells import _checks
+from mini_bptt.common import arguments
 from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.actions import Action
 from mini_bptt.planning.plan import Plan, bptt_peak, parse_memory, plan, run_replay
@@ -476,7 +476,7 @@ def budget_slider(
         raise ImportError("the budget slider needs ipywidgets: pip install ipywidgets") from exc
     plt = _pyplot()
     units = units_for(alpha)
-    full = float(bptt_peak(_checks.positive_int("steps", steps), units))
+    full = float(bptt_peak(arguments.positive_int("steps", steps), units))
     options = dict(
         alpha=alpha, strategy=strategy, model=model, internal_has_output=internal_has_output
     )

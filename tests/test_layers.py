@@ -1,7 +1,8 @@
-"""Layers only look down: cells -> planning -> oracle -> users, with no import cycles.
+"""Layers only look down: common -> cells -> planning -> oracle -> users, with no cycles.
 
-The layer of a module is its subpackage (``mini_bptt/cells``, ``planning``, ``oracle``);
-the package root holds only ``__init__``, ``__main__`` and the users of the layers below.
+The layer of a module is its subpackage (``mini_bptt/common``, ``cells``, ``planning``,
+``oracle``); the package root holds only ``__init__``, ``__main__`` and the users of
+the layers below.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "mini_bptt"
 
-LAYER_OF_SUBPACKAGE = {"cells": 0, "planning": 1, "oracle": 2}
-USERS = 3
+LAYER_OF_SUBPACKAGE = {"common": 0, "cells": 1, "planning": 2, "oracle": 3}
+USERS = 4
 ROOT_MODULES = {"__init__", "__main__", "cli", "viz", "reproduce", "training", "machine"}
 
 

@@ -8,7 +8,7 @@ import random
 import threading
 
 import mini_bptt as mb
-from mini_bptt.cells._limits import current
+from mini_bptt.common.resources import current
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES
 from mini_bptt.planning.dp_paper import PAPER_TABLES
 

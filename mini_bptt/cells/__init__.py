@@ -1,5 +1,5 @@
 """Cells: hand-written forward and backward of one RNN/LSTM step, the loss heads, full BPTT.
-Imports nothing else from mini_bptt: this is the bottom layer (NumPy only).
+Imports only ``mini_bptt.common`` (argument checks, resource limits) and NumPy.
 Entry points: ``RNNCell``, ``LSTMCell``, ``MSEHead``, ``SoftmaxHead``, ``full_bptt``."""
 
 from mini_bptt.cells.base import Cell

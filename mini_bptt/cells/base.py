@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cells import _checks, _limits
+from mini_bptt.common import arguments, resources
 
 INPUT_FIELD = "x"  # cache field that refers to the caller's input array
 
@@ -42,21 +42,21 @@ def add_outer_product(total: np.ndarray, left: np.ndarray, right: np.ndarray) ->
 
 def shown_size(size: int) -> str:
     """A size for a message: exact up to 10**18, abbreviated beyond (one short line)."""
-    return str(size) if size < 10**18 else _checks.shown(size)
+    return str(size) if size < 10**18 else arguments.shown(size)
 
 
 def _as_float64(name: str, value: object) -> np.ndarray:
     """``value`` as float64: a float64 array as it is (the cell copies it), another array
     converted only if its float64 copy fits the ``array_bytes`` limit."""
     if isinstance(value, np.ndarray) and value.dtype != np.float64:
-        _limits.require_bytes(
+        resources.require_bytes(
             f"{name} of shape {value.shape} as float64 (from {value.dtype})", 8 * value.size
         )
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         raise TypeError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
-    return array  # shape and finiteness: _checks.float_array, once the sizes are known
+    return array  # shape and finiteness: arguments.float_array, once the sizes are known
 
 
 class Cell:
@@ -138,11 +138,11 @@ class Cell:
         b = np.zeros(cls.GATES * hidden)
         for name, bias in (("bias_ih", bias_ih), ("bias_hh", bias_hh)):
             if bias is not None:
-                b = b + _checks.float_array(name, _as_float64(name, bias), b.shape)
-        cell.params[cls.INPUT_WEIGHT] = _checks.float_array(
+                b = b + arguments.float_array(name, _as_float64(name, bias), b.shape)
+        cell.params[cls.INPUT_WEIGHT] = arguments.float_array(
             "weight_ih", weight_ih, cell.params[cls.INPUT_WEIGHT].shape
         ).copy()
-        cell.params[cls.HIDDEN_WEIGHT] = _checks.float_array(
+        cell.params[cls.HIDDEN_WEIGHT] = arguments.float_array(
             "weight_hh", weight_hh, cell.params[cls.HIDDEN_WEIGHT].shape
         ).copy()
         cell.params["b"] = b
@@ -207,11 +207,11 @@ class Cell:
         return names[name]
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
-        self.input_size = _checks.positive_int("input_size", input_size)
-        self.hidden_size = _checks.positive_int("hidden_size", hidden_size)
+        self.input_size = arguments.positive_int("input_size", input_size)
+        self.hidden_size = arguments.positive_int("hidden_size", hidden_size)
         rows = self.GATES * self.hidden_size
         weights = 8 * rows * (self.input_size + self.hidden_size + 1)  # float64 W_x, W_h, b
-        _limits.require_bytes(
+        resources.require_bytes(
             f"{type(self).__name__}(input_size={shown_size(self.input_size)}, "
             f"hidden_size={shown_size(self.hidden_size)})",
             weights,
@@ -220,8 +220,8 @@ class Cell:
     def zero_state(self, batch: int) -> np.ndarray:
         """Initial state of zeros, shape (batch, state_size), float64; a ``batch`` whose
         state would pass the ``array_bytes`` limit raises ``ResourceLimitError``."""
-        batch = _checks.positive_int("batch", batch)
-        _limits.require_bytes(
+        batch = arguments.positive_int("batch", batch)
+        resources.require_bytes(
             f"a state of batch={shown_size(batch)}, state_size={self.state_size}",
             8 * batch * self.state_size,
         )
@@ -244,6 +244,6 @@ class Cell:
         steps, batch, _ = xs.shape
         if steps < 1 or batch < 1:
             raise ValueError(f"xs must have at least one step and one batch row, got {xs.shape}")
-        _checks.float_array("xs", xs, (steps, batch, self.input_size))
-        _checks.float_array("h0", h0, (batch, self.state_size))
+        arguments.float_array("xs", xs, (steps, batch, self.input_size))
+        arguments.float_array("h0", h0, (batch, self.state_size))
         return steps, batch

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt.cells import _checks, _limits
 from mini_bptt.cells.base import shown_size
+from mini_bptt.common import arguments, resources
 
 
 class MSEHead:
@@ -41,7 +41,7 @@ class MSEHead:
             raise ValueError(
                 f"targets must be an array of shape (steps, batch, hidden_size), got {shape}"
             )
-        self.targets = _checks.float_array("targets", targets, targets.shape)
+        self.targets = arguments.float_array("targets", targets, targets.shape)
         self.params: dict[str, np.ndarray] = {}
 
     def check(self, steps: int, batch: int, hidden_size: int) -> None:
@@ -90,8 +90,8 @@ class SoftmaxHead:
     """
 
     def __init__(self, labels: np.ndarray, num_classes: int, hidden_size: int, seed: int = 0):
-        self.num_classes = _checks.positive_int("num_classes", num_classes, minimum=2)
-        hidden_size = _checks.positive_int("hidden_size", hidden_size)
+        self.num_classes = arguments.positive_int("num_classes", num_classes, minimum=2)
+        hidden_size = arguments.positive_int("hidden_size", hidden_size)
         if not isinstance(labels, np.ndarray) or labels.ndim != 2:
             shape = getattr(labels, "shape", type(labels).__name__)
             raise ValueError(
@@ -105,8 +105,8 @@ class SoftmaxHead:
                 f"got values in [{labels.min()}, {labels.max()}]"
             )
         self.labels = labels
-        rng = _checks.rng(seed)
-        _limits.require_bytes(
+        rng = arguments.rng(seed)
+        resources.require_bytes(
             f"SoftmaxHead(num_classes={shown_size(self.num_classes)}, "
             f"hidden_size={shown_size(hidden_size)})",
             8 * self.num_classes * (hidden_size + 1),

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cells import _checks
 from mini_bptt.cells.base import Cell, add_outer_product
+from mini_bptt.common import arguments
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -82,11 +82,11 @@ class LSTMCell(Cell):
     ) -> None:
         super().__init__(input_size, hidden_size)
         self.state_size = 2 * self.hidden_size
-        rng = _checks.rng(seed)
+        rng = arguments.rng(seed)
         H, I = self.hidden_size, self.input_size
         scale = 1.0 / np.sqrt(H)
         b = np.zeros(4 * H)
-        b[H : 2 * H] = _checks.finite_real("forget_bias", forget_bias)
+        b[H : 2 * H] = arguments.finite_real("forget_bias", forget_bias)
         self.params = {
             "W_x": rng.uniform(-scale, scale, (4 * H, I)),
             "W_h": rng.uniform(-scale, scale, (4 * H, H)),

@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cells import _checks
 from mini_bptt.cells.base import Cell, add_outer_product
+from mini_bptt.common import arguments
 
 
 class RNNCache(NamedTuple):
@@ -55,7 +55,7 @@ class RNNCell(Cell):
     def __init__(self, input_size: int, hidden_size: int, seed: int = 0) -> None:
         super().__init__(input_size, hidden_size)
         self.state_size = self.hidden_size
-        rng = _checks.rng(seed)
+        rng = arguments.rng(seed)
         scale = 1.0 / np.sqrt(self.hidden_size)
         H, I = self.hidden_size, self.input_size
         self.params = {

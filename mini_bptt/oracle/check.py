@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mini_bptt.cells import _checks
+from mini_bptt.common import arguments
 from mini_bptt.planning import limits
 from mini_bptt.planning.actions import SAVE_HIDDEN, SAVE_INTERNAL
 from mini_bptt.planning.plan import cost_within, to_action
@@ -44,13 +44,13 @@ class CheckResult:
 def problem(steps, memory, alpha, internal_has_output) -> tuple[int, Units, int]:
     """(steps, units, budget in whole units by the one budget rule) of a trace's problem;
     raise naming a bad argument."""
-    steps = _checks.positive_int("steps", steps)
+    steps = arguments.positive_int("steps", steps)
     units = units_for(alpha)
     budget = budget_units(memory, steps, units)
-    _checks.boolean("internal_has_output", internal_has_output)
+    arguments.boolean("internal_has_output", internal_has_output)
     if budget < units.hidden:
         raise ValueError(
-            f"memory {_checks.shown(memory)} is below the smallest feasible: 1 unit, "
+            f"memory {arguments.shown(memory)} is below the smallest feasible: 1 unit, "
             "for h[0] saved at the start"
         )
     return steps, units, budget

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mini_bptt.cells import _checks
 from mini_bptt.cells.base import Cell
 from mini_bptt.cells.result import Result
+from mini_bptt.common import arguments
 
 # largest relative error accepted, by the precision of the other implementation's arrays:
 # about 1e4 roundings of float64, and a few hundred of float32/float16 through T steps
@@ -168,13 +168,13 @@ def _tolerance(tolerance: object) -> float | None:
         return None
     accepted = "tolerance must be a finite real number >= 0 (or None for the dtype's default)"
     if isinstance(tolerance, bool | np.bool_) or not isinstance(tolerance, numbers.Real):
-        raise TypeError(f"{accepted}, got {_checks.shown(tolerance)}")
-    if not _checks.is_finite(tolerance) or tolerance < 0:
-        raise ValueError(f"{accepted}, got {_checks.shown(tolerance)}")
+        raise TypeError(f"{accepted}, got {arguments.shown(tolerance)}")
+    if not arguments.is_finite(tolerance) or tolerance < 0:
+        raise ValueError(f"{accepted}, got {arguments.shown(tolerance)}")
     try:
         return float(tolerance)
     except OverflowError:
-        raise ValueError(f"{accepted}, got {_checks.shown(tolerance)}") from None
+        raise ValueError(f"{accepted}, got {arguments.shown(tolerance)}") from None
 
 
 def _their_arrays(other: object) -> dict[str, np.ndarray]:
@@ -187,7 +187,8 @@ def _their_arrays(other: object) -> dict[str, np.ndarray]:
     for label, value in other.items():
         if not isinstance(label, str):
             raise TypeError(
-                f"other must map gradient names (str) to arrays, got the key {_checks.shown(label)}"
+                "other must map gradient names (str) to arrays, "
+                f"got the key {arguments.shown(label)}"
             )
         try:
             array = np.asarray(value)

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from mini_bptt.cells import _checks
 from mini_bptt.cells.base import cache_nbytes
 from mini_bptt.cells.bptt import check_run, reverse_step, zero_grads
 from mini_bptt.cells.result import MemoryReport, Result
+from mini_bptt.common import arguments
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -98,7 +98,7 @@ def execute(
     budget = units.to_units(parse_memory(plan.memory, plan.steps, units))
     replay = Replay(steps, units, budget, plan.internal_has_output)
 
-    _checks.boolean("measure_memory", measure_memory)
+    arguments.boolean("measure_memory", measure_memory)
     with traced_peak(measure_memory) as traced:
         result = _run(plan, replay, units, cell, xs, h0, head)
     if not measure_memory:

@@ -23,8 +23,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from mini_bptt.cells._checks import shown
-from mini_bptt.cells._limits import ENVIRONMENT, ResourceLimitError, current, shown_bytes
+from mini_bptt.common.arguments import shown
+from mini_bptt.common.resources import ENVIRONMENT, ResourceLimitError, current, shown_bytes
 
 _CHUNK = 1 << 20
 

@@ -62,7 +62,7 @@ class Action:
 
 def plain_step(step: object) -> object:
     """``step`` as an ``int`` when it is of any integer type but ``bool`` (``operator.index``,
-    as ``_checks.count`` reads counts); anything else unchanged, for the replay to judge."""
+    as ``arguments.count`` reads counts); anything else unchanged, for the replay to judge."""
     if isinstance(step, bool):
         return step
     try:

@@ -4,7 +4,7 @@
 an estimated running time past the limits raises ``ResourceLimitError`` (a
 ``ValueError``) that says what the request would need and what to do instead; nothing
 is clamped and nothing is half-computed. The limits themselves, their defaults and
-``resource_limits`` are in ``mini_bptt.cells._limits``.
+``resource_limits`` are in ``mini_bptt.common.resources``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mini_bptt.cells._checks import shown
-from mini_bptt.cells._limits import (
+from mini_bptt.common.arguments import shown
+from mini_bptt.common.resources import (
     Limits,
     ResourceLimitError,
     current,

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from mini_bptt.cells import _checks
+from mini_bptt.common import arguments
 from mini_bptt.planning import limits
 from mini_bptt.planning.actions import OPS, Action, plain_step
 from mini_bptt.planning.baselines import BASELINES, baseline_cost, baseline_peak
@@ -103,7 +103,7 @@ class Plan:
 
     def __post_init__(self) -> None:
         actions = tuple(parse_actions(self.actions))
-        steps = _checks.positive_int("steps", self.steps)
+        steps = arguments.positive_int("steps", self.steps)
         units = units_for(self.alpha)
         budget = parse_memory(self.memory, steps, units)
         replay = run_replay(actions, steps, units, budget, self.internal_has_output)
@@ -156,8 +156,8 @@ class Plan:
             said = getattr(trace, key)
             if said is not None and said != getattr(plan, key):
                 raise ValueError(
-                    f"plan JSON says {key} = {_checks.shown(said)} "
-                    f"but its actions give {_checks.shown(getattr(plan, key))}"
+                    f"plan JSON says {key} = {arguments.shown(said)} "
+                    f"but its actions give {arguments.shown(getattr(plan, key))}"
                 )
         return plan
 
@@ -173,7 +173,7 @@ def to_action(item: object) -> Action:
         return Action(item[0], plain_step(item[1]))
     raise TypeError(
         f"an action must be an Action, a dict with 'op' and 'step', or an (op, step) pair; "
-        f"got {_checks.shown(item)}"
+        f"got {arguments.shown(item)}"
     )
 
 
@@ -192,7 +192,7 @@ def parse_actions(actions: Iterable) -> list[Action]:
 
 def run_replay(actions, steps: int, units: Units, memory: Fraction | None, internal_has_output):
     """Replay ``actions`` under the rules of docs/model.md (PlanError at the first broken one)."""
-    _checks.boolean("internal_has_output", internal_has_output)
+    arguments.boolean("internal_has_output", internal_has_output)
     budget = None if memory is None else units.to_units(memory)
     replay = Replay(steps, units, budget, internal_has_output)
     for index, action in enumerate(actions):
@@ -202,7 +202,7 @@ def run_replay(actions, steps: int, units: Units, memory: Fraction | None, inter
 
 
 def _validate(steps, memory, alpha, strategy, model, internal_has_output):
-    steps = _checks.positive_int("steps", steps)
+    steps = arguments.positive_int("steps", steps)
     units = units_for(alpha)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
@@ -210,7 +210,7 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
         raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
     if model == "paper" and strategy not in DP_STRATEGIES:
         raise ValueError(f"model='paper' applies to hsm, ism and msm only, not {strategy!r}")
-    _checks.boolean("internal_has_output", internal_has_output)
+    arguments.boolean("internal_has_output", internal_has_output)
     if model == "paper" and strategy != "hsm" and not internal_has_output:
         raise ValueError(
             f"model='paper' for {strategy!r} restarts from saved internal states, so it needs "
@@ -223,7 +223,7 @@ def _validate(steps, memory, alpha, strategy, model, internal_has_output):
         smallest = baseline_peak(strategy, steps, units.hidden, units.internal)
     if budget < smallest:
         raise InfeasibleMemoryError(
-            f"memory {_checks.shown(memory)} is below the smallest feasible for strategy "
+            f"memory {arguments.shown(memory)} is below the smallest feasible for strategy "
             f"{strategy!r} with steps={steps}, alpha={alpha}: {units.to_memory(smallest)} units"
         )
     # Budgets beyond standard BPTT's peak cannot lower the cost below T (proved by the
@@ -257,8 +257,8 @@ def _require_tables(tables, strategy, units, steps, budget) -> None:
     reason = _why_not(tables, strategy, steps, budget, limits.current().seconds)
     if reason:
         raise limits.ResourceLimitError(
-            f"{strategy} with steps={_checks.shown(steps)} and "
-            f"{_checks.shown(budget // units.hidden)} units: {reason}; "
+            f"{strategy} with steps={arguments.shown(steps)} and "
+            f"{arguments.shown(budget // units.hidden)} units: {reason}; "
             "use strategy='hsm' (closed form, no table), a smaller budget or fewer steps, "
             "or raise the limit with mini_bptt.resource_limits()"
         )
@@ -342,7 +342,7 @@ def plan(
     with _tables(strategy, model, units, internal_has_output) as tables:
         _require_tables(tables, strategy, units, steps, budget)
         forward_count = _count(tables, strategy, model, units, steps, budget, progress)
-        what = f"the {strategy} plan for steps={_checks.shown(steps)}"
+        what = f"the {strategy} plan for steps={arguments.shown(steps)}"
         limits.require_actions(forward_count + steps, what)
         # the tables were filled (with progress) by _count: reading the actions fills nothing
         if strategy not in DP_STRATEGIES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 
-from mini_bptt.cells._checks import shown
+from mini_bptt.common.arguments import shown
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,

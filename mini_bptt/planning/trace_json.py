@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mini_bptt.cells._checks import MAX_COUNT, count, parse_decimal, shown
+from mini_bptt.common.arguments import MAX_COUNT, count, parse_decimal, shown
 from mini_bptt.planning.actions import Action, plain_step
 from mini_bptt.planning.units import plain_number
 

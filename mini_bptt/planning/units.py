@@ -14,14 +14,14 @@ import operator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mini_bptt.cells._checks import (
+from mini_bptt.common.arguments import (
     MAX_DECIMAL_LENGTH,
     MAX_EXPONENT,
     is_finite,
     parse_decimal,
     shown,
 )
-from mini_bptt.cells._checks import exact as exact_fraction
+from mini_bptt.common.arguments import exact as exact_fraction
 
 MAX_DENOMINATOR = 1000
 MAX_ALPHA = 10**6  # an internal state a million times a hidden state: beyond any real cell

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.cells import _checks, _limits
+from mini_bptt.common import arguments, resources
 
 LABELS = np.zeros((2, 1), dtype=int)
 RNN, LSTM = mb.RNNCell(3, 4), mb.LSTMCell(3, 4)  # built before any limit is lowered
@@ -41,7 +41,7 @@ def default_limits(monkeypatch):
 
 @pytest.mark.parametrize("free", [2**20, 2**40], ids=["1 MiB free", "1 TiB free"])
 def test_a_billion_wide_cell_is_refused_at_once_on_any_host(monkeypatch, free):
-    monkeypatch.setattr(_checks, "available_memory", lambda: free)
+    monkeypatch.setattr(arguments, "available_memory", lambda: free)
     tracemalloc.start()
     start = time.perf_counter()
     try:
@@ -59,13 +59,13 @@ def test_a_billion_wide_cell_is_refused_at_once_on_any_host(monkeypatch, free):
 
 @pytest.mark.parametrize("free", [2**20, 2**40], ids=["1 MiB free", "1 TiB free"])
 def test_a_cell_under_the_cap_is_built_on_any_host(monkeypatch, free):
-    monkeypatch.setattr(_checks, "available_memory", lambda: free)
+    monkeypatch.setattr(arguments, "available_memory", lambda: free)
     cell = mb.LSTMCell(300, 200)  # 1.6 MB, more than the 1 MiB said to be free
     assert cell.params["W_x"].shape == (800, 300)
 
 
 def test_the_default_cap_is_the_documented_2_gib():
-    assert _limits.current().array_bytes == 2 * 2**30
+    assert resources.current().array_bytes == 2 * 2**30
     with pytest.raises(mb.ResourceLimitError, match="2 GiB"):
         mb.RNNCell(2**28, 1)  # 8 * (2**28 + 1 + 1) bytes: 2 GiB + 16
 

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.cells import _checks
-from mini_bptt.cells._limits import DEFAULT_ACTIONS, current, default_limits
+from mini_bptt.common import arguments
+from mini_bptt.common.resources import DEFAULT_ACTIONS, current, default_limits
 
 
 @pytest.mark.parametrize(
@@ -66,11 +66,11 @@ def test_environment_limits_are_read_in_decimal_notation(monkeypatch):
     assert (limits.table_bytes, limits.seconds, limits.actions) == (4 * 10**8, 2.5, DEFAULT_ACTIONS)
 
 
-@given(st.integers(1, _checks.MAX_COUNT))
+@given(st.integers(1, arguments.MAX_COUNT))
 def test_any_integer_type_is_a_count(value):
-    assert _checks.count("steps", value) == value
+    assert arguments.count("steps", value) == value
     if value < 2**63:
-        assert _checks.count("steps", np.int64(value)) == value
+        assert arguments.count("steps", np.int64(value)) == value
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_any_integer_type_is_a_count(value):
 def test_a_bad_count_is_refused_naming_it(value, error, words):
     started = time.perf_counter()
     with pytest.raises(error, match=words):
-        _checks.count("steps", value)
+        arguments.count("steps", value)
     assert time.perf_counter() - started < 1
 
 
@@ -106,7 +106,7 @@ def test_a_bad_count_is_refused_naming_it(value, error, words):
     ],
 )
 def test_decimal_text_is_read_exactly(text, value):
-    assert _checks.parse_decimal("memory", text) == value
+    assert arguments.parse_decimal("memory", text) == value
 
 
 @pytest.mark.parametrize(
@@ -115,5 +115,5 @@ def test_decimal_text_is_read_exactly(text, value):
 def test_decimal_text_past_the_bounds_is_refused_at_once(text):
     started = time.perf_counter()
     with pytest.raises(ValueError, match="^memory must be a decimal number"):
-        _checks.parse_decimal("memory", text)
+        arguments.parse_decimal("memory", text)
     assert time.perf_counter() - started < 0.1

@@ -324,7 +324,7 @@ def test_cell_and_head_constructors_end_in_an_object_or_a_named_error(name, valu
     else:
         assert isinstance(built, build)
         held = sum(array.nbytes for array in built.params.values())
-        assert held <= mb.cells._limits.current().array_bytes, (name, values)
+        assert held <= mb.common.resources.current().array_bytes, (name, values)
 
 
 @FUZZ

@@ -31,7 +31,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 
-from mini_bptt.cells._checks import ResourceLimitError, available_memory, parse_decimal, shown
+from mini_bptt.common.arguments import ResourceLimitError, available_memory, parse_decimal, shown
 
 # limits counted in whole things (bytes, actions); the others are seconds
 INTEGER_LIMITS = ("table_bytes", "actions", "input_bytes", "array_bytes")
