@@ -4,7 +4,7 @@ Run: python bench/bench_time_model.py [--very-long]  (prints JSON; about three m
 
 Each request runs cold in its own process. The estimate is what ``plan``/``cost`` compare
 with the time limit before filling any table (``mini_bptt.planning.limits.dp_size``); the
-refit is the weighted least-squares fit of its three terms (``limits.time_terms``) to the
+refit is the weighted least-squares fit of its three terms (``time_model.time_terms``) to the
 measured seconds (each request weighted by 1 / seconds, so that the ratios count alike).
 --very-long adds ``cost(100_000, 200, alpha=5)`` and ``cost(100_000, 100)`` (about a
 minute more).
@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 from mini_bptt.machine import describe
-from mini_bptt.planning import limits
+from mini_bptt.planning import time_model
 
 # steps, memory, alpha, strategy, model, internal_has_output
 REQUESTS = [
@@ -99,7 +99,7 @@ def main() -> None:
         case["estimate_over_measured"] = round(case["estimated_seconds"] / case["seconds"], 2)
         cases.append(case)
     shape = ("tables", "splits", "steps", "columns")
-    design = np.array([limits.time_terms(*(case[k] for k in shape)) for case in cases])
+    design = np.array([time_model.time_terms(*(case[k] for k in shape)) for case in cases])
     seconds = np.array([case["seconds"] for case in cases])
     fit = np.linalg.lstsq(design / seconds[:, None], np.ones(len(cases)), rcond=None)[0]
     fitted = design @ fit / seconds
@@ -109,9 +109,9 @@ def main() -> None:
             {
                 "machine": describe(),
                 "constants": {
-                    "SECONDS_PER_TABLE_ROW": limits.SECONDS_PER_TABLE_ROW,
-                    "SECONDS_PER_SPLIT_ENTRY": limits.SECONDS_PER_SPLIT_ENTRY,
-                    "SECONDS_PER_SPLIT_CANDIDATE": limits.SECONDS_PER_SPLIT_CANDIDATE,
+                    "SECONDS_PER_TABLE_ROW": time_model.SECONDS_PER_TABLE_ROW,
+                    "SECONDS_PER_SPLIT_ENTRY": time_model.SECONDS_PER_SPLIT_ENTRY,
+                    "SECONDS_PER_SPLIT_CANDIDATE": time_model.SECONDS_PER_SPLIT_CANDIDATE,
                 },
                 "estimate_over_measured": {"least": min(ratios), "most": max(ratios)},
                 "refit": {

@@ -39,6 +39,7 @@ from mini_bptt.planning.plan import (
     parse_memory,
     plan,
 )
+from mini_bptt.planning.time_model import execution_seconds
 from mini_bptt.planning.trace_json import load_trace
 from mini_bptt.planning.units import units_for
 
@@ -391,11 +392,10 @@ def _run_command(args) -> int:
         internal_has_output=args.internal_has_output,
         progress=_progress_printer(),
     )
-    # one forward is 2 * batch * (input + hidden) * (gates * hidden) flops and a reverse
-    # step about twice that; traced by tracemalloc, NumPy runs them at about 2e9 flop/s
-    # here (T = 1000, the default cell: 8 s), so refuse what would exceed the time limit
-    flops = 2 * batch * (cell.input_size + cell.hidden_size) * cell.params["b"].size
-    seconds = flops * (result.forward_count + 2 * steps) / 2e9
+    gates = cell.params["b"].size // cell.hidden_size
+    seconds = execution_seconds(
+        batch, cell.input_size, cell.hidden_size, gates, result.forward_count, steps
+    )
     if seconds > limits.current().seconds:
         raise limits.ResourceLimitError(
             f"running this plan would take about {seconds:.3g} s, over the limit of "

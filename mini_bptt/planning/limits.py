@@ -22,23 +22,7 @@ from mini_bptt.common.resources import (
     resource_limits,
     shown_bytes,
 )
-
-# Time model of the breakpoint DP: per row and table a fixed part (the row's NumPy calls);
-# per split and entry a part (the windows of a block's rows, in every column); and per
-# split the candidates it reads, whose number per column grows like sqrt(t) (slopes drawn
-# in integer increments, the quadratic one-slot columns), so t^1.5 over the rows. Fitted
-# to 26 cold requests (T = 1000 to 10^5, alpha 1 to 10, ISM and MSM, both models, both
-# flags) on a 2-core Intel Xeon VM, then multiplied by 1.25 so that it errs long: on 27
-# requests (bench/bench_time_model.py, which also refits) it was 0.84x to 2.13x the
-# measured time. An estimate for refusing hour-long requests, not a promise.
-SECONDS_PER_TABLE_ROW = 2.5e-5
-SECONDS_PER_SPLIT_ENTRY = 4.5e-8
-SECONDS_PER_SPLIT_CANDIDATE = 3.5e-8  # times t^1.5 * sqrt(columns) per split
-# ... and per byte of the fill, the time to make its arrays (fresh pages): alone it is what
-# a request of few rows and a million columns takes (alpha = 10**6 with a budget past it:
-# 6.7 s of 9.5 s in np.full for 3.7 GB). np.full of fresh memory took 0.4 to 3 ns per byte
-# on the 2-core VM
-SECONDS_PER_BYTE = 2e-9
+from mini_bptt.planning.time_model import dp_seconds
 
 
 def table_dtype(steps: int):
@@ -79,18 +63,7 @@ def dp_size(
     rows = max(steps + 1, stored_rows)
     table_bytes = tables * rows * columns * np.dtype(table_dtype(steps)).itemsize
     table_bytes += working_bytes
-    if steps > 10**12 or columns > 10**12:  # far past any limit; floats would overflow
-        return DPSize(table_bytes, math.inf)
-    constants = (SECONDS_PER_TABLE_ROW, SECONDS_PER_SPLIT_ENTRY, SECONDS_PER_SPLIT_CANDIDATE)
-    terms = time_terms(tables, splits, steps, columns)
-    seconds = sum(c * term for c, term in zip(constants, terms, strict=True))
-    return DPSize(table_bytes, seconds + SECONDS_PER_BYTE * table_bytes)
-
-
-def time_terms(tables: int, splits: int, steps: int, columns: int) -> tuple[float, ...]:
-    """The time model's terms, each to be multiplied by its constant (seconds per table row,
-    per split entry, per split candidate; see above)."""
-    return (tables * steps, splits * steps * columns, splits * steps**1.5 * math.sqrt(columns))
+    return DPSize(table_bytes, dp_seconds(tables, splits, steps, columns, table_bytes))
 
 
 def fits(size: DPSize, seconds: float, limits: Limits | None = None) -> str:
