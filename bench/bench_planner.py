@@ -25,9 +25,9 @@ import mini_bptt as mb
 from mini_bptt.machine import describe, interleaved_medians
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_specs
 from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_spec
-from mini_bptt.planning.dp_tables import DPTables
-from mini_bptt.planning.plan import _tables, _validate, parse_memory
-from mini_bptt.planning.units import units_for
+from mini_bptt.planning.engine.reference import DPTables
+from mini_bptt.planning.plan import make_request, parse_memory, tables_for
+from mini_bptt.planning.units import grains_for
 
 
 def cold(run):
@@ -43,7 +43,7 @@ def cold(run):
 
 def full_search_cost(model: str, steps: int, units: int, alpha: float, output: bool = True):
     """The same cost from the reference engine, which tries every split point."""
-    unit = units_for(alpha)
+    unit = grains_for(alpha)
     if model == "paper":
         tables = DPTables((paper_spec("msm", unit),))
         top = "C"
@@ -58,15 +58,15 @@ def estimated_seconds(steps: int, memory, alpha: float, model: str, output: bool
     """The resource guard's time estimate for an MSM request's DP, from empty tables."""
     PAPER_TABLES.clear()
     OPTIMAL_TABLES.clear()
-    steps, units, budget = _validate(steps, memory, alpha, "msm", model, output)
-    with _tables("msm", model, units, output) as tables:
-        return round(tables.size(steps, budget).seconds, 2)
+    request = make_request(steps, memory, alpha, "msm", model, output)
+    with tables_for(request) as tables:
+        return round(tables.size(request.problem.steps, request.budget).seconds, 2)
 
 
 def engines_side_by_side(report: dict, repeats: int) -> None:
-    alpha, unit = 5, units_for(5)
+    alpha, unit = 5, grains_for(5)
     for steps, memory in [(1000, 250), (2000, "5%"), (3000, "5%")]:
-        units = unit.to_units(parse_memory(memory, steps, unit))
+        units = unit.whole_grains(parse_memory(memory, steps, unit))
         for model in ("paper", "optimal"):
             runs = {
                 "breakpoints": cold(partial(mb.cost, steps, memory, alpha=alpha, model=model)),

@@ -56,12 +56,12 @@ VERY_LONG = [(100_000, 200, 5, "msm", "optimal", True), (100_000, 100, 1, "msm",
 MEASURE = """
 import importlib, json, sys, time
 import mini_bptt as mb
-from mini_bptt.planning.dp_tables import Split
+from mini_bptt.planning.table_spec import Split
 plan = importlib.import_module("mini_bptt.planning.plan")
 steps, memory, alpha, strategy, model, output = json.loads(sys.argv[1])
-steps, units, budget = plan._validate(steps, memory, alpha, strategy, model, output)
-with plan._tables(strategy, model, units, output) as tables:
-    size = tables.size(steps, budget)
+request = plan.make_request(steps, memory, alpha, strategy, model, output)
+with plan.tables_for(request) as tables:
+    size = tables.size(request.problem.steps, request.budget)
 start = time.perf_counter()
 with mb.resource_limits(seconds=1e9):
     count = mb.cost(steps, memory, alpha=alpha, strategy=strategy, model=model,

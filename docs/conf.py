@@ -109,7 +109,7 @@ def _write_api_reference() -> None:
     lines += [
         "## `mini_bptt.viz`",
         "",
-        "```{eval-rst}\n.. automodule:: mini_bptt.viz\n   :members:\n```",
+        "```{eval-rst}\n.. automodule:: mini_bptt.viz\n   :members:\n   :imported-members:\n```",
         "",
     ]
     (HERE / "api.md").write_text("\n".join(lines), encoding="utf-8")

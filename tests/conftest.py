@@ -1,4 +1,13 @@
-"""Suite-wide settings: hypothesis profiles, and a CPU-time limit for mutation runs.
+"""Suite-wide settings: the slow mark, hypothesis profiles, a CPU-time limit for mutation runs.
+
+The slow mark
+-------------
+``python -m pytest -m "not slow"`` is the everyday run (under a minute on 2 cores);
+``python -m pytest`` (the README's test command, and CI) runs everything. A test is
+marked slow when it takes seconds and a faster test checks the same claim on smaller
+cases; the executed tutorials are slow as a whole. The everyday run also draws fewer
+hypothesis examples: the profile "everyday" (10 a test) and ``tests.helpers.examples``
+(a tenth of a test's own count), the same properties on fewer cases.
 
 Hypothesis profiles
 -------------------
@@ -34,6 +43,8 @@ import signal
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests import helpers
+
 settings.register_profile(
     "repeatable",
     derandomize=True,
@@ -45,10 +56,29 @@ settings.register_profile(
 settings.register_profile(
     "explore", settings.get_profile("repeatable"), derandomize=False, max_examples=1000
 )
+settings.register_profile("everyday", settings.get_profile("repeatable"), max_examples=10)
 # --hypothesis-profile=NAME, read after this file, overrides both
 settings.load_profile(os.environ.get("MINI_BPTT_HYPOTHESIS_PROFILE", "repeatable"))
 
 CPU_SECONDS = os.environ.get("MINI_BPTT_TEST_CPU_SECONDS")
+
+
+def pytest_configure(config) -> None:
+    """The everyday run (a mark expression of "not slow") draws fewer examples, unless a
+    hypothesis profile was asked for."""
+    asked = os.environ.get("MINI_BPTT_HYPOTHESIS_PROFILE") or config.getoption(
+        "hypothesis_profile", None
+    )
+    if (config.option.markexpr or "").strip() == "not slow" and not asked:
+        helpers.EVERYDAY = True
+        settings.load_profile("everyday")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every executed notebook (``--nbmake``) is slow: each runs for many seconds."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
 
 
 def _stop_as_mutmut_would(signum, frame) -> None:

@@ -13,6 +13,16 @@ import mini_bptt as mb
 
 CELLS = {"rnn": mb.RNNCell, "lstm": mb.LSTMCell}
 
+# set by tests/conftest.py for the everyday run (-m "not slow"), before any test module loads
+EVERYDAY = False
+
+
+def examples(count: int) -> int:
+    """Hypothesis examples for a property test: ``count`` in the full run, a tenth (at
+    least 10) in the everyday run, which checks every property on fewer drawn cases."""
+    return max(10, count // 10) if EVERYDAY else count
+
+
 SHORT = {  # plans written compactly: "F1 SH1 F2 B2 XH1 RH0 F1 B1"
     "forward": "F",
     "save_hidden": "SH",
@@ -78,6 +88,7 @@ def forged_plan(actions, steps, memory, alpha, internal_has_output=True):
     so this one is put together field by field, as code altering a plan after building
     it would; the executor must still refuse it."""
     from mini_bptt.planning.plan import Plan
+    from mini_bptt.planning.problem import Problem
 
     plan = object.__new__(Plan)
     fields = dict(
@@ -90,6 +101,7 @@ def forged_plan(actions, steps, memory, alpha, internal_has_output=True):
         actions=tuple(mb.Action(op, s) for op, s in actions),
         forward_count=0,
         peak_memory=0,
+        problem=Problem.of(steps, memory, alpha, internal_has_output),
     )
     for name, value in fields.items():
         object.__setattr__(plan, name, value)

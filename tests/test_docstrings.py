@@ -18,7 +18,16 @@ MODULES = sorted(
     for info in pkgutil.walk_packages(mb.__path__, "mini_bptt.")
     if not info.ispkg and info.name != "mini_bptt.__main__"  # importing it runs the CLI
 )
-CLASSES = [mb.Plan, mb.Action, mb.RNNCell, mb.LSTMCell, mb.MSEHead, mb.SoftmaxHead, mb.Recorder]
+CLASSES = [
+    mb.Plan,
+    mb.Problem,
+    mb.Action,
+    mb.RNNCell,
+    mb.LSTMCell,
+    mb.MSEHead,
+    mb.SoftmaxHead,
+    mb.Recorder,
+]
 FUNCTIONS = [
     mb.plan,
     mb.cost,

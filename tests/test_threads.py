@@ -7,23 +7,25 @@ import asyncio
 import random
 import threading
 
+import pytest
+
 import mini_bptt as mb
 from mini_bptt.common.resources import current
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES
 from mini_bptt.planning.dp_paper import PAPER_TABLES
 
 THREADS = 8
-CALLS = 100
 
 
-def random_calls(seed: int) -> list[tuple]:
-    """Calls on a few shared table sets, with lengths and budgets that make them grow and
-    reallocate in a random order (the paths where an unguarded set goes wrong)."""
+def random_calls(seed: int, count: int, longest: int) -> list[tuple]:
+    """``count`` calls on a few shared table sets, with lengths (up to ``longest``) and
+    budgets that make them grow and reallocate in a random order (the paths where an
+    unguarded set goes wrong)."""
     chooser = random.Random(seed)
     calls = []
-    for _ in range(CALLS):
+    for _ in range(count):
         kind = chooser.choice(("plan", "cost", "cost", "check"))
-        steps = chooser.randint(2, 700)
+        steps = chooser.randint(2, longest)
         memory = chooser.randint(2, 160)
         alpha = chooser.choice((1, 4.5))
         strategy = chooser.choice(("ism", "msm"))
@@ -47,8 +49,11 @@ def run(call: tuple):
         return str(exc)
 
 
-def test_eight_threads_of_random_plan_cost_and_check_calls_agree_with_one_thread():
-    workloads = [random_calls(seed) for seed in range(THREADS)]
+@pytest.mark.parametrize(
+    ("count", "longest"), [(25, 300), pytest.param(100, 700, marks=pytest.mark.slow)]
+)
+def test_eight_threads_of_random_plan_cost_and_check_calls_agree_with_one_thread(count, longest):
+    workloads = [random_calls(seed, count, longest) for seed in range(THREADS)]
     OPTIMAL_TABLES.clear()
     PAPER_TABLES.clear()
     serial = [[run(call) for call in calls] for calls in workloads]

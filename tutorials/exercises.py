@@ -63,7 +63,7 @@ def _optimal_trace(answer) -> tuple[bool, str]:
     except (TypeError, ValueError) as exc:
         return False, str(exc)
     if not verdict.valid:
-        return False, verdict.errors[0]
+        return False, verdict.error
     best = mb.cost(4, 2, alpha=1, strategy="hsm")
     return verdict.forward_count == best, f"valid, {verdict.forward_count} forwards; best {best}"
 
@@ -74,7 +74,7 @@ def _over_budget_trace(answer) -> tuple[bool, str]:
         free = mb.check(answer, steps=3, memory=10**6, alpha=1)
     except (TypeError, ValueError) as exc:
         return False, str(exc)
-    over = not verdict.valid and "budget" in verdict.errors[0]
+    over = not verdict.valid and "budget" in verdict.error
     return over and free.valid, "valid with all the memory in the world, over 2 units"
 
 

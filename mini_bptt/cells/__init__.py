@@ -4,9 +4,9 @@ Entry points: ``RNNCell``, ``LSTMCell``, ``MSEHead``, ``SoftmaxHead``, ``full_bp
 
 from mini_bptt.cells.base import Cell
 from mini_bptt.cells.bptt import full_bptt
-from mini_bptt.cells.heads import MSEHead, SoftmaxHead
+from mini_bptt.cells.heads import Head, MSEHead, SoftmaxHead
 from mini_bptt.cells.lstm import LSTMCell
 from mini_bptt.cells.result import Result
 from mini_bptt.cells.rnn import RNNCell
 
-__all__ = ["Cell", "LSTMCell", "MSEHead", "RNNCell", "Result", "SoftmaxHead", "full_bptt"]
+__all__ = ["Cell", "Head", "LSTMCell", "MSEHead", "RNNCell", "Result", "SoftmaxHead", "full_bptt"]

@@ -1,6 +1,4 @@
-"""The cell protocol shared by every cell: a cell keeps only its parameters.
-
-A cell keeps only its parameters. One step is
+"""The cell protocol shared by every cell: a cell keeps only its parameters. One step is
 
     state_next, cache = cell.forward(state, x)     # state: (batch, state_size)
     dstate, dparams   = cell.backward(cache, dstate_next)
@@ -15,6 +13,7 @@ Field ``x`` is a reference to the step's input, which is free working space
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -22,6 +21,26 @@ import numpy as np
 from mini_bptt.common import arguments, resources
 
 INPUT_FIELD = "x"  # cache field that refers to the caller's input array
+
+
+class Parameters(dict):
+    """Arrays by name (a ``dict``) that still answer, with a ``DeprecationWarning``, to the
+    names they had before: ``renamed`` maps an old name to the current one."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], renamed: dict[str, str]) -> None:
+        super().__init__(arrays)
+        self.renamed = dict(renamed)
+
+    def __missing__(self, key: str) -> np.ndarray:
+        current = self.renamed.get(key) if isinstance(key, str) else None
+        if current is None:
+            raise KeyError(key)
+        warnings.warn(
+            f"{key!r} is deprecated: every cell names its weights {current!r} now",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self[current]
 
 
 def cache_nbytes(cache: NamedTuple) -> int:
@@ -210,7 +229,7 @@ class Cell:
         self.input_size = arguments.positive_int("input_size", input_size)
         self.hidden_size = arguments.positive_int("hidden_size", hidden_size)
         rows = self.GATES * self.hidden_size
-        weights = 8 * rows * (self.input_size + self.hidden_size + 1)  # float64 W_x, W_h, b
+        weights = 8 * rows * (self.input_size + self.hidden_size + 1)  # float64 W_xh, W_hh, b
         resources.require_bytes(
             f"{type(self).__name__}(input_size={shown_size(self.input_size)}, "
             f"hidden_size={shown_size(self.hidden_size)})",

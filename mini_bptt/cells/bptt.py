@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mini_bptt.cells.base import cache_nbytes
+from mini_bptt.cells.base import Cell, Parameters, cache_nbytes
+from mini_bptt.cells.heads import Head
 from mini_bptt.cells.result import Result
 
 
@@ -18,7 +19,9 @@ def zero_grads(cell, head) -> dict[str, np.ndarray]:
     names = list(cell.params) + list(head.params)
     if len(set(names)) != len(names):
         raise ValueError(f"cell and head parameter names overlap: {sorted(names)}")
-    return {name: np.zeros_like(p) for name, p in {**cell.params, **head.params}.items()}
+    grads = {name: np.zeros_like(p) for name, p in {**cell.params, **head.params}.items()}
+    renamed = getattr(cell.params, "renamed", None)  # old names answer here too, with a warning
+    return grads if renamed is None else Parameters(grads, renamed)
 
 
 def reverse_step(cell, head, index: int, cache, dstate: np.ndarray, grads: dict) -> tuple:
@@ -49,7 +52,7 @@ def check_run(cell, xs, h0, head) -> tuple[int, int]:
     return steps, batch
 
 
-def full_bptt(cell, xs: np.ndarray, h0: np.ndarray, head) -> Result:
+def full_bptt(cell: Cell, xs: np.ndarray, h0: np.ndarray, head: Head) -> Result:
     """Standard BPTT: one forward sweep keeping every internal state, then T backward steps.
 
     The reference every checkpointed run is compared with. Accounting as the ``bptt``

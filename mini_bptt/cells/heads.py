@@ -7,10 +7,35 @@ and ``head.loss_and_grads(index, h) -> (loss, dh, dparams)`` with ``index`` = st
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import numpy as np
 
 from mini_bptt.cells.base import shown_size
 from mini_bptt.common import arguments, resources
+
+
+@runtime_checkable
+class Head(Protocol):
+    """What ``full_bptt`` and ``execute`` need of a loss head; write any class with these.
+
+    Attributes
+    ----------
+    params : dict of str to numpy.ndarray
+        The head's parameters (possibly none); their gradients are returned beside the
+        cell's.
+    """
+
+    params: dict[str, np.ndarray]
+
+    def check(self, steps: int, batch: int, hidden_size: int) -> None:
+        """Raise ``ValueError`` unless the head fits a run of this shape."""
+
+    def loss_and_grads(
+        self, index: int, h: np.ndarray
+    ) -> tuple[float, np.ndarray, dict[str, np.ndarray]]:
+        """Loss of step ``index + 1`` from its output ``h``, with d loss / d h and the
+        gradients of ``params``."""
 
 
 class MSEHead:

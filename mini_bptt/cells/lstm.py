@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mini_bptt.cells.base import Cell, add_outer_product
+from mini_bptt.cells.base import Cell, Parameters, add_outer_product
 from mini_bptt.common import arguments
 
 
@@ -18,8 +18,8 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 class LSTMCache(NamedTuple):
     """Internal state of one LSTM step (H = hidden_size).
 
-    x:          (B, I) input, read by dW_x (a reference, not counted in alpha)
-    h_prev:     (B, H) read by dW_h
+    x:          (B, I) input, read by dW_xh (a reference, not counted in alpha)
+    h_prev:     (B, H) read by dW_hh
     c_prev:     (B, H) read by df = dc * c_prev
     i, f, g, o: (B, H) gate activations, read by their own derivatives and by dc
     tanh_c:     (B, H) read by do = dh * tanh_c and dc += dh * o * (1 - tanh_c**2)
@@ -42,14 +42,14 @@ class LSTMCache(NamedTuple):
 class LSTMCell(Cell):
     """LSTM with gates i, f, g, o; state = [h | c], shape (batch, 2 * hidden_size).
 
-    ``W_x`` (4H, I) and ``W_h`` (4H, H) stack the gates in the order i, f, g, o, the
+    ``W_xh`` (4H, I) and ``W_hh`` (4H, H) stack the gates in the order i, f, g, o, the
     layout of ``torch.nn.LSTMCell`` (``weight_ih``, ``weight_hh``; its two biases add up
     to ``b``): see ``from_weights`` and ``weights``.
 
     Parameters
     ----------
     input_size, hidden_size : int
-        Sizes I and H (>= 1). ``W_x`` is (4H, I), ``W_h`` (4H, H), ``b`` (4H,), float64.
+        Sizes I and H (>= 1). ``W_xh`` is (4H, I), ``W_hh`` (4H, H), ``b`` (4H,), float64.
     seed : int
         Seed (>= 0) of the uniform(-1/sqrt(H), 1/sqrt(H)) initial weights.
     forget_bias : float
@@ -75,7 +75,7 @@ class LSTMCell(Cell):
     """
 
     GATES = 4
-    INPUT_WEIGHT, HIDDEN_WEIGHT = "W_x", "W_h"
+    RENAMED = {"W_x": "W_xh", "W_h": "W_hh"}  # old names, still answered with a warning
 
     def __init__(
         self, input_size: int, hidden_size: int, seed: int = 0, forget_bias: float = 1.0
@@ -87,17 +87,20 @@ class LSTMCell(Cell):
         scale = 1.0 / np.sqrt(H)
         b = np.zeros(4 * H)
         b[H : 2 * H] = arguments.finite_real("forget_bias", forget_bias)
-        self.params = {
-            "W_x": rng.uniform(-scale, scale, (4 * H, I)),
-            "W_h": rng.uniform(-scale, scale, (4 * H, H)),
-            "b": b,
-        }
+        self.params = Parameters(
+            {
+                "W_xh": rng.uniform(-scale, scale, (4 * H, I)),
+                "W_hh": rng.uniform(-scale, scale, (4 * H, H)),
+                "b": b,
+            },
+            renamed=self.RENAMED,
+        )
 
     def forward(self, state: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, LSTMCache]:
         H, p = self.hidden_size, self.params
         h_prev, c_prev = state[:, :H], state[:, H:]
-        z = x @ p["W_x"].T  # (B, 4H) all gates
-        z += h_prev @ p["W_h"].T  # in place: no sum of two fresh (B, 4H) arrays
+        z = x @ p["W_xh"].T  # (B, 4H) all gates
+        z += h_prev @ p["W_hh"].T  # in place: no sum of two fresh (B, 4H) arrays
         z += p["b"]
         i = _sigmoid(z[:, :H])  # (B, H) input gate
         f = _sigmoid(z[:, H : 2 * H])  # (B, H) forget gate
@@ -122,11 +125,11 @@ class LSTMCell(Cell):
         np.multiply(dc * cache.c_prev * cache.f, 1.0 - cache.f, out=dz[:, H : 2 * H])  # df
         np.multiply(dc * cache.i, 1.0 - cache.g * cache.g, out=dz[:, 2 * H : 3 * H])  # dg
         np.multiply(do * cache.o, 1.0 - cache.o, out=dz[:, 3 * H :])  # do
-        add_outer_product(grads["W_x"], dz, cache.x)  # (4H, I)
-        add_outer_product(grads["W_h"], dz, cache.h_prev)  # (4H, H)
+        add_outer_product(grads["W_xh"], dz, cache.x)  # (4H, I)
+        add_outer_product(grads["W_hh"], dz, cache.h_prev)  # (4H, H)
         grads["b"] += dz.sum(axis=0)  # (4H,)
         dstate = np.empty_like(dstate_next)  # (B, 2H) = [dh_prev | dc_prev]
-        np.matmul(dz, self.params["W_h"], out=dstate[:, :H])
+        np.matmul(dz, self.params["W_hh"], out=dstate[:, :H])
         np.multiply(dc, cache.f, out=dstate[:, H:])
         return dstate
 

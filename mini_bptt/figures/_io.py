@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mini_bptt.oracle.trace_file import staged_folder
-from mini_bptt.viz import _pyplot
+from mini_bptt.viz.plots import _pyplot
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> None:

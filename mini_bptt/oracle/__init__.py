@@ -5,11 +5,14 @@ Entry points: ``execute`` (numbers), ``check`` and ``Recorder`` (symbols), ``com
 from mini_bptt.oracle.check import CheckResult, check
 from mini_bptt.oracle.compare import GradientComparison, compare_gradients
 from mini_bptt.oracle.executor import execute
+from mini_bptt.oracle.memory_report import ExecutionResult, MemoryReport
 from mini_bptt.oracle.recorder import Recorder
 
 __all__ = [
     "CheckResult",
+    "ExecutionResult",
     "GradientComparison",
+    "MemoryReport",
     "Recorder",
     "check",
     "compare_gradients",

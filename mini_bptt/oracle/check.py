@@ -7,6 +7,7 @@ fits the resource limits (``check_seconds``); the result then says why not.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,8 +15,8 @@ from mini_bptt.common import arguments
 from mini_bptt.planning import limits
 from mini_bptt.planning.actions import SAVE_HIDDEN, SAVE_INTERNAL
 from mini_bptt.planning.plan import cost_within, to_action
+from mini_bptt.planning.problem import Problem
 from mini_bptt.planning.replay import PlanError, Replay
-from mini_bptt.planning.units import Units, budget_units, units_for
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,12 @@ class CheckResult:
     cost for that class; ``optimal_forward_count``: for MSM, the overall optimum.
     Either is None when its DP does not fit the limits; ``optimum_note`` says why.
     ``overhead = forward_count / optimal_forward_count`` (None without the optimum).
+    ``error``: the first broken rule, with its action index ("" for a valid trace); the
+    replay stops there, so there is never a second.
     """
 
     valid: bool
-    errors: list[str]
+    error: str
     forward_count: int
     peak_memory: int | float
     strategy: str
@@ -40,27 +43,35 @@ class CheckResult:
     overhead: float | None
     optimum_note: str = ""
 
+    @property
+    def errors(self) -> list[str]:
+        """Deprecated: ``[error]`` for an invalid trace, ``[]`` for a valid one."""
+        warnings.warn(
+            "CheckResult.errors is deprecated: a check stops at the first broken rule, "
+            "so read CheckResult.error (a str, '' when valid)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return [self.error] if self.error else []
 
-def problem(steps, memory, alpha, internal_has_output) -> tuple[int, Units, int]:
-    """(steps, units, budget in whole units by the one budget rule) of a trace's problem;
-    raise naming a bad argument."""
-    steps = arguments.positive_int("steps", steps)
-    units = units_for(alpha)
-    budget = budget_units(memory, steps, units)
-    arguments.boolean("internal_has_output", internal_has_output)
-    if budget < units.hidden:
+
+def trace_problem(steps, memory, alpha, internal_has_output) -> Problem:
+    """The problem a trace is judged in; raise naming a bad argument or a budget below the
+    one hidden state every trace holds (``h[0]``)."""
+    problem = Problem.of(steps, memory, alpha, internal_has_output)
+    if problem.budget < problem.grains.hidden:
         raise ValueError(
             f"memory {arguments.shown(memory)} is below the smallest feasible: 1 unit, "
             "for h[0] saved at the start"
         )
-    return steps, units, budget
+    return problem
 
 
 def check(
     actions: Iterable,
-    *,
     steps: int,
     memory: int | float | str,
+    *,
     alpha: int | float = 1.0,
     internal_has_output: bool = True,
 ) -> CheckResult:
@@ -76,7 +87,7 @@ def check(
         Sequence length T (any integer type).
     memory : int, float, Fraction or str
         The budget in hidden-state units, ``h[0]`` included, or ``"N%"``; rounded to
-        whole units by the rule of docs/model.md (*Units*), as ``plan`` rounds it.
+        whole grains by the rule of docs/model.md (*Units*), as ``plan`` rounds it.
     alpha : int, float or Fraction
         Internal-state size in hidden-state units.
     internal_has_output : bool
@@ -85,7 +96,7 @@ def check(
     Returns
     -------
     CheckResult
-        ``valid``, ``errors`` (the first broken rule, with its action index),
+        ``valid``, ``error`` (the first broken rule, with its action index, or ""),
         ``forward_count``, ``peak_memory``, the strategy the trace uses and its optimum,
         and the optimum over all strategies with the ``overhead`` over it (None, with
         ``optimum_note`` saying why, when that DP would pass the ``check_seconds`` limit).
@@ -101,14 +112,15 @@ def check(
     >>> verdict = mb.check(mb.plan(20, 4).actions, steps=20, memory=4)
     >>> verdict.valid, verdict.forward_count == verdict.optimal_forward_count
     (True, True)
-    >>> mb.check([("forward", 1), ("backward", 2)], steps=2, memory=1).errors
-    ['action 1 (backward 2): backward needs s[2] in the core or saved']
+    >>> mb.check([("forward", 1), ("backward", 2)], 2, 1).error
+    'action 1 (backward 2): backward needs s[2] in the core or saved'
     """
-    steps, units, budget = problem(steps, memory, alpha, internal_has_output)
+    problem = trace_problem(steps, memory, alpha, internal_has_output)
+    steps, grains = problem.steps, problem.grains
     if isinstance(actions, str | bytes) or not isinstance(actions, Iterable):
         raise TypeError(f"actions must be a sequence of actions, got {type(actions).__name__}")
-    replay = Replay(steps, units, budget, internal_has_output)
-    errors: list[str] = []
+    replay = Replay(steps, grains, problem.budget, internal_has_output)
+    error = ""
     saved = set()
     count = 0
     try:
@@ -123,7 +135,7 @@ def check(
             count = index + 1
         replay.finish(count)
     except PlanError as exc:
-        errors.append(str(exc))
+        error = str(exc)
     kinds = (SAVE_HIDDEN in saved, SAVE_INTERNAL in saved)
     strategy = {(True, True): "msm", (False, True): "ism"}.get(kinds, "hsm")
     seconds = limits.current().check_seconds
@@ -134,10 +146,10 @@ def check(
     reason = own_note or best_note
     note = f"optimum not computed: {reason}" if reason else ""
     return CheckResult(
-        valid=not errors,
-        errors=errors,
+        valid=not error,
+        error=error,
         forward_count=replay.forward_count,
-        peak_memory=units.to_memory(replay.peak),
+        peak_memory=grains.in_units(replay.peak),
         strategy=strategy,
         strategy_optimal_forward_count=own,
         optimal_forward_count=best,

@@ -215,10 +215,10 @@ def _our_names(other: dict, cell: Cell | None, ours: dict) -> dict[str, list[tup
         if not isinstance(cell, Cell):
             raise TypeError(f"cell must be a mini_bptt Cell or None, got {type(cell).__name__}")
         mine = {cell.INPUT_WEIGHT, cell.HIDDEN_WEIGHT, "b"}
-        if not mine <= set(ours):
+        if not mine <= set(ours) or any(ours[n].shape != cell.params[n].shape for n in mine):
             raise ValueError(
-                f"cell is a {type(cell).__name__} (gradients {', '.join(sorted(mine))}), "
-                f"but result's gradients are {', '.join(sorted(set(ours) - {'dh0'}))}"
+                f"cell is a {type(cell).__name__} (gradients {_shapes(cell.params, mine)}), "
+                f"but result's gradients are {_shapes(ours, set(ours) - {'dh0'})}"
             )
         torch_names = {cell.torch_name(name): name for name in mine}
         torch_names["bias_hh"] = "b"
@@ -226,3 +226,8 @@ def _our_names(other: dict, cell: Cell | None, ours: dict) -> dict[str, list[tup
     for label, value in other.items():
         renamed.setdefault(torch_names.get(label, label), []).append((label, value))
     return renamed
+
+
+def _shapes(arrays: Mapping, names: set[str]) -> str:
+    """``"W_hh (4, 4), W_xh (4, 3), b (4,)"``: names in order, each with its shape."""
+    return ", ".join(f"{name} {tuple(np.shape(arrays[name]))}" for name in sorted(names))

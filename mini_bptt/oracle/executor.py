@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from mini_bptt.cells.base import cache_nbytes
+from mini_bptt.cells.base import Cell, cache_nbytes
 from mini_bptt.cells.bptt import check_run, reverse_step, zero_grads
-from mini_bptt.cells.result import MemoryReport, Result
+from mini_bptt.cells.heads import Head
 from mini_bptt.common import arguments
+from mini_bptt.oracle.memory_report import ExecutionResult, MemoryReport
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
@@ -28,14 +29,19 @@ from mini_bptt.planning.actions import (
     SAVE_HIDDEN,
     SAVE_INTERNAL,
 )
-from mini_bptt.planning.plan import Plan, parse_memory
+from mini_bptt.planning.plan import Plan
 from mini_bptt.planning.replay import Replay
-from mini_bptt.planning.units import units_for
 
 
 def execute(
-    plan: Plan, cell, xs: np.ndarray, h0: np.ndarray, head, *, measure_memory: bool = False
-) -> Result:
+    plan: Plan,
+    cell: Cell,
+    xs: np.ndarray,
+    h0: np.ndarray,
+    head: Head,
+    *,
+    measure_memory: bool = False,
+) -> ExecutionResult:
     """Run ``plan`` on a real cell: checkpointed BPTT with exact accounting.
 
     Every action is checked against the rules before any arithmetic, with the plan's own
@@ -58,11 +64,12 @@ def execute(
         The per-step loss on the cell's output.
     measure_memory : bool
         Also trace the run with ``tracemalloc`` (slower) and report in
-        ``Result.memory`` the plan's peak against the bytes the run really held.
+        ``ExecutionResult.memory`` the plan's peak against the bytes the run really held.
 
     Returns
     -------
-    Result
+    ExecutionResult
+        A ``Result`` with ``memory`` besides:
         ``loss``, ``grads`` (name -> array, the cell's and the head's), ``dh0``,
         ``forward_count``, ``backward_count``, ``peak_memory`` (units), ``peak_bytes``
         (``nbytes`` of the saved arrays at the peak), ``memory_timeline`` and ``memory``.
@@ -94,13 +101,12 @@ def execute(
     steps, _ = check_run(cell, xs, h0, head)
     if steps != plan.steps:
         raise ValueError(f"xs has {steps} steps but the plan is for steps={plan.steps}")
-    units = units_for(plan.alpha)
-    budget = units.to_units(parse_memory(plan.memory, plan.steps, units))
-    replay = Replay(steps, units, budget, plan.internal_has_output)
+    grains = plan.problem.grains
+    replay = Replay(steps, grains, plan.problem.budget, plan.internal_has_output)
 
     arguments.boolean("measure_memory", measure_memory)
     with traced_peak(measure_memory) as traced:
-        result = _run(plan, replay, units, cell, xs, h0, head)
+        result = _run(plan, replay, grains, cell, xs, h0, head)
     if not measure_memory:
         return result
     report = MemoryReport(
@@ -138,7 +144,7 @@ def traced_peak(enabled: bool = True) -> Iterator[_Trace]:
             tracemalloc.stop()
 
 
-def _run(plan: Plan, replay: Replay, units, cell, xs, h0, head) -> Result:
+def _run(plan: Plan, replay: Replay, grains, cell, xs, h0, head) -> ExecutionResult:
     """The loop of ``execute``: every action replayed, then applied to the arrays."""
     hidden = {0: h0}  # position -> saved state array
     internal = {}  # position -> saved cache
@@ -177,13 +183,13 @@ def _run(plan: Plan, replay: Replay, units, cell, xs, h0, head) -> Result:
         else:  # FREE_INTERNAL: the replay accepted the op, so nothing else is left
             held_bytes -= cache_nbytes(internal.pop(step))
     replay.finish(len(plan.actions))
-    return Result(
+    return ExecutionResult(
         loss=loss,
         grads=grads,
         dh0=dstate,
         forward_count=replay.forward_count,
         backward_count=replay.backward_count,
-        peak_memory=units.to_memory(replay.peak),
+        peak_memory=grains.in_units(replay.peak),
         peak_bytes=peak_bytes,
-        memory_timeline=tuple(u / units.hidden for u in replay.timeline),
+        memory_timeline=tuple(g / grains.hidden for g in replay.timeline),
     )

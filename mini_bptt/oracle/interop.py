@@ -54,7 +54,6 @@ from mini_bptt.planning.actions import (
 )
 from mini_bptt.planning.plan import Plan
 from mini_bptt.planning.replay import Replay
-from mini_bptt.planning.units import units_for
 
 
 def _schedules():
@@ -174,7 +173,7 @@ def _export(plan: Plan) -> list:
     cs = _schedules()
     RAM, WORK, NONE = cs.StorageType.RAM, cs.StorageType.WORK, cs.StorageType.NONE
     actions = plan.actions
-    replay = Replay(plan.steps, units_for(plan.alpha), None, plan.internal_has_output)
+    replay = Replay(plan.steps, plan.problem.grains, None, plan.internal_has_output)
     items: list = []
     index = 0
 

@@ -21,7 +21,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-from mini_bptt.oracle.check import CheckResult, check, problem
+from mini_bptt.oracle.check import CheckResult, check, trace_problem
 from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.actions import (
     BACKWARD,
@@ -37,7 +37,6 @@ from mini_bptt.planning.actions import (
 )
 from mini_bptt.planning.replay import PlanError, Replay
 from mini_bptt.planning.trace_json import trace_text
-from mini_bptt.planning.units import plain_number
 
 INTERRUPTED = "recording was interrupted during this action; start a new Recorder"
 
@@ -73,6 +72,13 @@ class Recorder:
     internal_has_output : bool
         Whether ``restore_internal`` may restart the forward.
 
+    Attributes
+    ----------
+    problem : Problem
+        The request worked out once: the budget in whole grains, the exact alpha.
+    actions : list of Action
+        The actions accepted so far.
+
     Raises
     ------
     TypeError, ValueError
@@ -102,11 +108,13 @@ class Recorder:
         alpha: int | float = 1.0,
         internal_has_output: bool = True,
     ) -> None:
-        self.steps, units, budget = problem(steps, memory, alpha, internal_has_output)
-        self.memory = memory if isinstance(memory, str) else plain_number(memory)
-        self.alpha, self.internal_has_output = plain_number(alpha), internal_has_output
+        self.problem = trace_problem(steps, memory, alpha, internal_has_output)
+        self.steps, self.memory = self.problem.steps, self.problem.memory
+        self.alpha, self.internal_has_output = self.problem.alpha, internal_has_output
         self.actions: list[Action] = []
-        self._replay = Replay(self.steps, units, budget, internal_has_output)
+        self._replay = Replay(
+            self.steps, self.problem.grains, self.problem.budget, internal_has_output
+        )
         self._broken: tuple[Action, PlanError] | None = None  # the action, its error
         # re-entrant: Ctrl-C landing just as a with block exits can leave it held, and the
         # same thread must still get through (the actions stay in order: one thread)
@@ -180,14 +188,14 @@ class Recorder:
         (invalid, with that error, if recording was interrupted)."""
         verdict = check(
             self._snapshot(),
-            steps=self.steps,
-            memory=self.memory,
+            self.steps,
+            self.memory,
             alpha=self.alpha,
             internal_has_output=self.internal_has_output,
         )
         broken = self._broken
         if broken is not None and broken[0] is None:
-            return replace(verdict, valid=False, errors=[str(broken[1])])
+            return replace(verdict, valid=False, error=str(broken[1]))
         return verdict
 
     def to_json(self) -> str:

@@ -1,10 +1,12 @@
 """Planning: the rules (one replay), the paper's and the optimal DP, the closed form, baselines.
-May import ``mini_bptt.cells`` (argument checks only); knows nothing about arrays.
-Entry points: ``plan`` and ``cost`` (``planning/plan.py``), returning a ``Plan`` of ``Action`` s."""
+May import ``mini_bptt.common`` and ``mini_bptt.cells``; knows nothing about arrays.
+Entry points: ``plan`` and ``cost`` (``planning/plan.py``), returning a ``Plan`` of ``Action`` s;
+a ``Problem`` is a request worked out once (``planning/problem.py``)."""
 
 from mini_bptt.planning.actions import OPS, Action
 from mini_bptt.planning.limits import ResourceLimitError, resource_limits
 from mini_bptt.planning.plan import MODELS, STRATEGIES, InfeasibleMemoryError, Plan, cost, plan
+from mini_bptt.planning.problem import Problem
 from mini_bptt.planning.replay import PlanError
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     "InfeasibleMemoryError",
     "Plan",
     "PlanError",
+    "Problem",
     "ResourceLimitError",
     "cost",
     "plan",

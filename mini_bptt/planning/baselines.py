@@ -103,7 +103,7 @@ def baseline_cost(strategy: str, steps: int) -> int:
 
 
 def baseline_peak(strategy: str, steps: int, hidden: int, internal: int) -> int:
-    """Peak of a baseline's plan in memory units (``hidden``/``internal`` per state)."""
+    """Peak of a baseline's plan in grains (``hidden``/``internal`` per state)."""
     if strategy == "bptt":
         return hidden + internal * (steps - 1)
     if strategy == "recompute":

@@ -2,7 +2,7 @@
 forward evaluations under the action rules, for HSM, ISM and MSM.
 
 Three kinds of sub-problem "reverse ``t`` steps after position ``a`` with ``M``
-units free" differ only in how the start state h[a] is available:
+grains free" differ only in how the start state h[a] is available:
 
     S[t, M]  h[a] is saved, counted in M, and freed at its last use
     P[t, M]  the cursor is at h[a] but nothing holds it: keeping it costs a save
@@ -43,8 +43,10 @@ from mini_bptt.planning.actions import (
     SAVE_INTERNAL,
     Action,
 )
-from mini_bptt.planning.dp_breakpoints import BreakpointTables, best_split_option
-from mini_bptt.planning.dp_tables import (
+from mini_bptt.planning.emitter import Emitter
+from mini_bptt.planning.engine import BreakpointTables, best_split_option
+from mini_bptt.planning.table_cache import TableCache
+from mini_bptt.planning.table_spec import (
     Progress,
     Run,
     Same,
@@ -52,13 +54,11 @@ from mini_bptt.planning.dp_tables import (
     Split,
     TableSpec,
 )
-from mini_bptt.planning.emitter import Emitter
-from mini_bptt.planning.table_cache import TableCache
-from mini_bptt.planning.units import Units
+from mini_bptt.planning.units import Grains
 
 
-def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dict[str, TableSpec]:
-    H, A = units.hidden, units.internal
+def optimal_specs(strategy: str, grains: Grains, internal_has_output: bool) -> dict[str, TableSpec]:
+    H, A = grains.hidden, grains.internal
     hidden_ok, internal_ok = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
     X = "R" if internal_has_output else "P"
     s_options: list = [Run("S"), Split("S", 0, "P", H)]
@@ -79,34 +79,35 @@ def optimal_specs(strategy: str, units: Units, internal_has_output: bool) -> dic
 
 
 OPTIMAL_TABLES = TableCache(
-    lambda strategy, units, internal_has_output: BreakpointTables(
-        tuple(optimal_specs(strategy, units, internal_has_output).values())
+    lambda strategy, grains, internal_has_output: BreakpointTables(
+        tuple(optimal_specs(strategy, grains, internal_has_output).values())
     )
 )
 
 
-def optimal_tables(strategy: str, units: Units, internal_has_output: bool):
+def optimal_tables(strategy: str, grains: Grains, internal_has_output: bool):
     """``with optimal_tables(...) as tables:`` the shared, growing tables for one strategy,
     unit size and output flag, held by this thread inside the block (``table_cache``)."""
-    return OPTIMAL_TABLES.using(strategy, units, internal_has_output)
+    return OPTIMAL_TABLES.using(strategy, grains, internal_has_output)
 
 
 def optimal_cost(
     tables: BreakpointTables, steps: int, budget: int, progress: Progress | None = None
 ) -> int:
-    """Minimum forward count for ``steps`` with ``budget >= units.hidden`` units (h[0] included)."""
+    """Minimum forward count for ``steps`` with ``budget >= grains.hidden`` grains (h[0]
+    included)."""
     tables.ensure(steps, budget, progress)
     return tables.value("S", steps, budget)
 
 
 def optimal_actions(
-    tables: BreakpointTables, steps: int, budget: int, units: Units
+    tables: BreakpointTables, steps: int, budget: int, grains: Grains
 ) -> list[Action]:
     """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above.
     (``optimal_cost`` fills the tables, with progress; here they are only read.)"""
     tables.ensure(steps, budget)
     specs = tables.by_name
-    H, A = units.hidden, units.internal
+    H, A = grains.hidden, grains.internal
     out = Emitter()
 
     def sub(kind: str, a: int, t: int, m: int):

@@ -1,14 +1,14 @@
 """The recursions as a reader meets them: plain memoised Python, one value at a time.
 
-Memory ``M`` is in integer units: a hidden state is ``units.hidden`` units and an
-internal state ``units.internal`` (alpha = internal / hidden). ``INF`` marks a
+Memory ``M`` is in grains: a hidden state is ``grains.hidden`` grains and an
+internal state ``grains.internal`` (alpha = internal / hidden). ``INF`` marks a
 budget too small for any plan. These functions define the numbers; the tables of
-``dp_tables`` (the full search) and ``dp_breakpoints`` (the fast exact engine)
+``engine.reference`` (the full search) and ``engine.tables`` (the fast exact engine)
 are tested to equal them entry for entry. They recurse ``t`` deep, so keep ``t``
 to a few hundred.
 
 The paper's recursions (Gruslys et al. 2016, arXiv:1606.03401, section 3; the
-start state is held in one of the ``M`` units for the whole sub-problem):
+start state is held in one of the ``M`` grains for the whole sub-problem):
 
     Q0(t, M)    = t + C(t - 1, M)                         run to the end, save nothing
     Q1(t, M, y) = y + C(y, M)     + C(t - y, M - H)       save h[y]   (HSM, MSM)
@@ -25,16 +25,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from mini_bptt.planning.units import Units
+from mini_bptt.planning.units import Grains
 
 INF = float("inf")
 
 Cost = Callable[[int, int], float]
 
 
-def paper_recursion(strategy: str, units: Units) -> Cost:
+def paper_recursion(strategy: str, grains: Grains) -> Cost:
     """``C(t, M)`` of the paper's BPTT-HSM, BPTT-ISM or BPTT-MSM (``strategy``)."""
-    H, A = units.hidden, units.internal
+    H, A = grains.hidden, grains.internal
     save_hidden, save_internal = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
 
     @cache
@@ -54,13 +54,13 @@ def paper_recursion(strategy: str, units: Units) -> Cost:
     return C
 
 
-def optimal_recursion(strategy: str, units: Units, internal_has_output: bool) -> Cost:
+def optimal_recursion(strategy: str, grains: Grains, internal_has_output: bool) -> Cost:
     """``S(t, M)`` of the optimal model: the fewest forwards of any valid plan.
 
     ``X`` is where the part right of a saved ``s[y]`` starts: R when the internal
     state holds the step's output (it restarts the forward for free), else P.
     """
-    H, A = units.hidden, units.internal
+    H, A = grains.hidden, grains.internal
     save_hidden, save_internal = strategy in ("hsm", "msm"), strategy in ("ism", "msm")
 
     @cache

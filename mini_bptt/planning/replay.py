@@ -22,7 +22,7 @@ from mini_bptt.planning.actions import (
     SAVE_INTERNAL,
     plain_step,
 )
-from mini_bptt.planning.units import Units
+from mini_bptt.planning.units import Grains
 
 _HIDDEN_OPS = frozenset((SAVE_HIDDEN, RESTORE_HIDDEN, FREE_HIDDEN))  # steps 0..T; others 1..T
 
@@ -44,26 +44,26 @@ def _label(value: object) -> str:
 class Replay:
     """Symbolic state of a plan run: what is saved, the cursor, the core, the next step to reverse.
 
-    Memory is counted in integer units (``units.hidden`` per hidden state,
-    ``units.internal`` per internal state); ``budget`` is None for unlimited.
+    Memory is counted in grains (``grains.hidden`` per hidden state,
+    ``grains.internal`` per internal state); ``budget`` (grains) is None for unlimited.
     Initially h[0] is saved, the cursor is at h[0] and the core is empty.
     """
 
     def __init__(
-        self, steps: int, units: Units, budget: int | None, internal_has_output: bool
+        self, steps: int, grains: Grains, budget: int | None, internal_has_output: bool
     ) -> None:
-        self.steps, self.units, self.budget = steps, units, budget
+        self.steps, self.grains, self.budget = steps, grains, budget
         self.internal_has_output = internal_has_output
         self.hidden: set[int] = {0}
         self.internal: set[int] = set()
         self.cursor = 0
         self.core: int | None = None
         self.next_backward = steps
-        self.used = units.hidden
+        self.used = grains.hidden
         self.peak = self.used
         self.forward_count = 0
         self.backward_count = 0
-        self.timeline = array("q")  # saved units after each action: 8 bytes per action
+        self.timeline = array("q")  # saved grains after each action: 8 bytes per action
         self._rules = {
             FORWARD: self._forward,
             SAVE_HIDDEN: self._save_hidden,
@@ -113,7 +113,7 @@ class Replay:
             return f"save_hidden needs the cursor at h[{i}], it is at h[{self.cursor}]"
         if i in self.hidden:
             return f"h[{i}] is already saved"
-        broken = self._grow(self.units.hidden)
+        broken = self._grow(self.grains.hidden)
         if not broken:
             self.hidden.add(i)
         return broken
@@ -124,7 +124,7 @@ class Replay:
             return f"save_internal needs s[{i}] in the core, the core holds {core}"
         if i in self.internal:
             return f"s[{i}] is already saved"
-        broken = self._grow(self.units.internal)
+        broken = self._grow(self.grains.internal)
         if not broken:
             self.internal.add(i)
         return broken
@@ -147,14 +147,14 @@ class Replay:
         if i not in self.hidden:
             return f"h[{i}] is not saved"
         self.hidden.remove(i)
-        self.used -= self.units.hidden
+        self.used -= self.grains.hidden
         return None
 
     def _free_internal(self, i: int) -> str | None:
         if i not in self.internal:
             return f"s[{i}] is not saved"
         self.internal.remove(i)
-        self.used -= self.units.internal
+        self.used -= self.grains.internal
         return None
 
     def _backward(self, i: int) -> str | None:
@@ -176,10 +176,10 @@ class Replay:
 
     def _grow(self, size: int) -> str | None:
         if self.budget is not None and self.used + size > self.budget:
-            u = self.units
+            u = self.grains
             return (
-                f"memory would reach {u.to_memory(self.used + size)} units, "
-                f"over the budget of {u.to_memory(self.budget)}"
+                f"memory would reach {u.in_units(self.used + size)} units, "
+                f"over the budget of {u.in_units(self.budget)}"
             )
         self.used += size
         self.peak = max(self.peak, self.used)

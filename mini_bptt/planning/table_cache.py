@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 
-from mini_bptt.planning.dp_breakpoints import BreakpointTables
+from mini_bptt.planning.engine import BreakpointTables
 
 
 class TableCache:

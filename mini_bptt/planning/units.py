@@ -1,9 +1,12 @@
-"""Exact memory units and the one budget rule (docs/model.md, *Units*).
+"""Memory in hidden-state units, counted exactly in grains; the one budget rule
+(docs/model.md, *Units*).
 
-With ``alpha = p/q`` a hidden state is ``q`` units and an internal state ``p`` units, so
-every budget and peak is an integer. ``budget_units`` turns a budget as users give it
-into whole units; ``plan``, ``check``, ``Plan``, the ``Recorder``, the executor and the
-CLI all call it, so they cannot round a budget differently.
+A budget or a peak is given in hidden-state *units* (a hidden state is 1, an internal
+state alpha). With ``alpha = p/q`` both are whole numbers of *grains*: a hidden state is
+``q`` grains and an internal state ``p``. ``budget_grains`` turns a budget as users give
+it into whole grains; ``Problem.of`` calls it once per request, and ``plan``, ``check``,
+``Plan``, the ``Recorder``, the executor and the CLI read that ``Problem``, so none of
+them can round a budget differently.
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ MAX_ALPHA = 10**6  # an internal state a million times a hidden state: beyond an
 # peak for any steps a count accepts (10**100 steps at alpha 10**6), and far inside a
 # float, so a budget can always be shown, drawn and written as JSON.
 MAX_MEMORY = 10**120
-# A budget within this much of a whole unit (in units, whatever the budget's size) counts
-# as that unit: the rounding error of a float such as 12.666666666666666 for 38/3.
+# A budget within this much of a whole grain (in grains, whatever the budget's size) counts
+# as that grain: the rounding error of a float such as 12.666666666666666 for 38/3.
 TOLERANCE = Fraction(1, 10**9)
 
 
 @dataclass(frozen=True)
-class Units:
-    """Integer sizes: ``hidden`` and ``internal`` units per state (alpha = internal / hidden)."""
+class Grains:
+    """The grain of a cell's memory: ``hidden`` grains per hidden state, ``internal`` per
+    internal state (alpha = internal / hidden, in lowest terms)."""
 
     hidden: int
     internal: int
@@ -45,22 +49,22 @@ class Units:
     def alpha(self) -> Fraction:
         return Fraction(self.internal, self.hidden)
 
-    def to_units(self, memory: Fraction) -> int:
-        """Whole units in ``memory`` (hidden-state units, exact): ``floor(memory q + 1e-9)``.
+    def whole_grains(self, memory: Fraction) -> int:
+        """Whole grains in ``memory`` (hidden-state units, exact): ``floor(memory q + 1e-9)``.
 
-        Rounding down never admits a plan over the budget; the ``1e-9`` of a unit lets a
-        float that stands for a whole unit (12.666666666666666 for 38/3 at q = 3) mean it.
+        Rounding down never admits a plan over the budget; the ``1e-9`` of a grain lets a
+        float that stands for a whole grain (12.666666666666666 for 38/3 at q = 3) mean it.
         """
         return math.floor(memory * self.hidden + TOLERANCE)
 
-    def to_memory(self, units: int) -> int | float:
-        """Units back to hidden-state units: an int when whole, else a float."""
-        value = Fraction(units, self.hidden)
+    def in_units(self, grains: int) -> int | float:
+        """``grains`` in hidden-state units: an int when whole, else a float."""
+        value = Fraction(grains, self.hidden)
         return int(value) if value.denominator == 1 else float(value)
 
 
-def units_for(alpha: object) -> Units:
-    """Units for ``1 <= alpha <= 10**6`` given as int, float or Fraction, denominator <= 1000."""
+def grains_for(alpha: object) -> Grains:
+    """The grain of ``1 <= alpha <= 10**6`` (int, float or Fraction, denominator <= 1000)."""
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a real number >= 1, got {shown(alpha)}")
     _refuse_long_fraction("alpha", alpha)
@@ -74,15 +78,15 @@ def units_for(alpha: object) -> Units:
             f"alpha must be a ratio p/q with q <= {MAX_DENOMINATOR} (e.g. 4.5, 7/3), "
             f"got {shown(alpha)}"
         )
-    return Units(hidden=frac.denominator, internal=frac.numerator)
+    return Grains(hidden=frac.denominator, internal=frac.numerator)
 
 
-def budget_units(memory: object, steps: int, units: Units) -> int:
-    """The budget rule: ``memory`` as users give it, in whole units (see ``Units.to_units``)."""
-    return units.to_units(parse_memory(memory, steps, units))
+def budget_grains(memory: object, steps: int, grains: Grains) -> int:
+    """The budget rule: ``memory`` as users give it, in whole grains (``Grains.whole_grains``)."""
+    return grains.whole_grains(parse_memory(memory, steps, grains))
 
 
-def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
+def parse_memory(memory: object, steps: int, grains: Grains) -> Fraction:
     """A budget in hidden-state units, exact: a number >= 0, decimal text ("12", "7/3"),
     or "N%" of the ``bptt`` plan's peak; past ``MAX_MEMORY`` refused by magnitude."""
     if isinstance(memory, str):
@@ -98,7 +102,7 @@ def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
             ) from None
         if percent and value <= 0:
             raise ValueError(f"memory percentage must be > 0, got {shown(memory)}")
-        budget = value / 100 * bptt_peak(steps, units) if percent else value
+        budget = value / 100 * bptt_peak(steps, grains) if percent else value
     elif isinstance(memory, bool) or not isinstance(memory, numbers.Real):
         raise TypeError(
             f"memory must be a number of units or a string like '5%', got {shown(memory)}"
@@ -119,9 +123,9 @@ def parse_memory(memory: object, steps: int, units: Units) -> Fraction:
     return budget
 
 
-def bptt_peak(steps: int, units: Units) -> Fraction:
+def bptt_peak(steps: int, grains: Grains) -> Fraction:
     """Saved units at the peak of standard BPTT: h[0] and the internal states of steps 1..T-1."""
-    return 1 + units.alpha * (steps - 1)
+    return 1 + grains.alpha * (steps - 1)
 
 
 def plain_number(value: numbers.Real) -> int | float | Fraction:

@@ -61,7 +61,7 @@ def test_a_billion_wide_cell_is_refused_at_once_on_any_host(monkeypatch, free):
 def test_a_cell_under_the_cap_is_built_on_any_host(monkeypatch, free):
     monkeypatch.setattr(arguments, "available_memory", lambda: free)
     cell = mb.LSTMCell(300, 200)  # 1.6 MB, more than the 1 MiB said to be free
-    assert cell.params["W_x"].shape == (800, 300)
+    assert cell.params["W_xh"].shape == (800, 300)
 
 
 def test_the_default_cap_is_the_documented_2_gib():
@@ -149,4 +149,4 @@ def test_float64_weights_are_copied_once_into_the_cell():
     held = sum(a.nbytes for a in cell.params.values())
     # the constructor's own weights, then one copy of weight_ih (a second would be 38 KB)
     assert peak < held + weight_ih.nbytes + 8_000, peak
-    assert cell.params["W_x"] is not weight_ih and np.array_equal(cell.params["W_x"], weight_ih)
+    assert cell.params["W_xh"] is not weight_ih and np.array_equal(cell.params["W_xh"], weight_ih)

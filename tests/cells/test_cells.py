@@ -89,7 +89,7 @@ def test_full_bptt_accounting(cell_name):
 def test_seeded_initialisation_is_reproducible():
     a, b, c = mb.LSTMCell(3, 4, seed=5), mb.LSTMCell(3, 4, seed=5), mb.LSTMCell(3, 4, seed=6)
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
-    assert not np.array_equal(a.params["W_x"], c.params["W_x"])
+    assert not np.array_equal(a.params["W_xh"], c.params["W_xh"])
     assert np.all(a.params["b"][4:8] == 1.0)  # forget-gate bias
 
 
@@ -173,3 +173,41 @@ def test_a_cell_with_neither_backward_method_says_so():
         cell.backward(None, None)
     with pytest.raises(NotImplementedError, match="NoBackward defines neither backward"):
         cell.backward_into(None, None, {})
+
+
+def test_any_class_with_the_head_protocol_is_a_head():
+    class Half(mb.MSEHead):
+        pass
+
+    class Bare:  # not derived from any mini_bptt class
+        params: dict = {}
+
+        def check(self, steps, batch, hidden_size):
+            pass
+
+        def loss_and_grads(self, index, h):
+            return 0.5 * float(np.sum(h * h)), h, {}
+
+    cell = mb.RNNCell(3, 4, seed=0)
+    xs, h0 = np.ones((5, 2, 3)), np.zeros((2, 4))
+    assert isinstance(Bare(), mb.Head) and isinstance(Half(np.zeros((5, 2, 4))), mb.Head)
+    assert not isinstance(object(), mb.Head) and issubclass(mb.RNNCell, mb.Cell)
+    same = mb.full_bptt(cell, xs, h0, Bare())
+    reference = mb.full_bptt(cell, xs, h0, Half(np.zeros((5, 2, 4))))
+    assert same.loss == reference.loss
+    assert all(np.array_equal(same.grads[k], reference.grads[k]) for k in reference.grads)
+
+
+def test_every_cell_names_its_weights_alike_and_old_lstm_names_warn():
+    for cell in (mb.RNNCell(3, 4, seed=0), mb.LSTMCell(3, 4, seed=0)):
+        assert set(cell.params) == {"W_xh", "W_hh", "b"}
+    lstm = mb.LSTMCell(3, 4, seed=0)
+    xs, h0 = np.ones((2, 1, 3)), lstm.zero_state(1)
+    result = mb.full_bptt(lstm, xs, h0, mb.MSEHead(np.zeros((2, 1, 4))))
+    for old, current in (("W_x", "W_xh"), ("W_h", "W_hh")):
+        with pytest.warns(DeprecationWarning, match=f"'{old}' is deprecated: .*'{current}'"):
+            assert lstm.params[old] is lstm.params[current]
+        with pytest.warns(DeprecationWarning):
+            assert result.grads[old] is result.grads[current]
+    with pytest.raises(KeyError):
+        lstm.params["W_y"]

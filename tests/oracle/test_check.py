@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import mini_bptt as mb
 from mini_bptt.cells.bptt import reverse_step, zero_grads
 from mini_bptt.planning.plan import Plan, to_action
-from tests.helpers import make_problem
+from tests.helpers import examples, make_problem
 
 
 class CannotRunError(Exception):
@@ -112,7 +112,7 @@ def mutate(actions: list, kind: str, index: int, delta: int, op: str) -> list:
     return actions
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     steps=st.integers(1, 12),
     strategy=st.sampled_from(["hsm", "ism", "msm", "chen", "chen-recursive", "bptt"]),
@@ -145,7 +145,7 @@ def test_checker_accepts_exactly_what_computes_full_bptt(
     if verdict.valid:
         assert truth, "the checker accepted a trace that does not compute full BPTT"
     if not truth:
-        assert not verdict.valid and verdict.errors[0].startswith("action ")
+        assert not verdict.valid and verdict.error.startswith("action ")
     if not mutations:
         assert verdict.valid and verdict.forward_count == plan.forward_count
 
@@ -156,7 +156,7 @@ def test_check_accepts_dicts_pairs_and_actions_and_reports_counts():
     as_pairs = [(a.op, a.step) for a in plan.actions]
     for actions in (plan.actions, as_dicts, as_pairs):
         verdict = mb.check(actions, steps=10, memory=4, alpha=2)
-        assert verdict.valid and verdict.errors == []
+        assert verdict.valid and verdict.error == ""
         assert verdict.forward_count == plan.forward_count == verdict.optimal_forward_count
         assert verdict.peak_memory == plan.peak_memory and verdict.overhead == 1.0
     slow = mb.check(mb.plan(10, 4, strategy="hsm").actions, steps=10, memory=4, alpha=2)
@@ -166,7 +166,7 @@ def test_check_accepts_dicts_pairs_and_actions_and_reports_counts():
 def test_an_op_of_any_type_is_judged_not_raised():
     for op in (["forward"], None, 3, {"a": 1}):
         verdict = mb.check([{"op": op, "step": 1}], steps=1, memory=1)
-        assert not verdict.valid and "unknown op" in verdict.errors[0]
+        assert not verdict.valid and "unknown op" in verdict.error
 
 
 def test_alpha_defaults_to_one():
@@ -177,21 +177,21 @@ def test_alpha_defaults_to_one():
 
 def test_a_malformed_action_is_named_at_its_index():
     verdict = mb.check([("forward", 1), ("backward",)], steps=1, memory=1)
-    assert verdict.errors == [
+    assert verdict.error == (
         "action 1 (? ?): an action must be an Action, a dict with 'op' and 'step', "
         "or an (op, step) pair; got ('backward',)"
-    ]
+    )
 
 
 def test_first_error_names_index_op_and_rule():
     verdict = mb.check([("forward", 1), ("forward", 3)], steps=3, memory=2)
     assert not verdict.valid
-    assert verdict.errors[0] == (
+    assert verdict.error == (
         "action 1 (forward 3): forward needs the cursor at h[2], it is at h[1]"
     )
     assert verdict.forward_count == 1
     verdict = mb.check([("forward", 1), {"op": "backward"}], steps=1, memory=2)
-    assert verdict.errors[0].startswith("action 1 ")
+    assert verdict.error.startswith("action 1 ")
 
 
 def test_check_rejects_bad_arguments():
@@ -207,7 +207,7 @@ def test_check_rejects_bad_arguments():
         mb.check([], steps=3, memory=0.5)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     steps=st.integers(1, 40),
     memory=st.integers(1, 40),
@@ -284,9 +284,9 @@ def test_numpy_steps_and_numbers_are_accepted_everywhere_in_check():
 )
 def test_a_bad_step_makes_the_trace_invalid_in_one_line(step, rule):
     verdict = mb.check([("forward", step)], steps=2, memory=1)
-    assert not verdict.valid and verdict.errors[0].endswith(rule)
-    assert verdict.errors[0].startswith("action 0 (forward ")
-    assert "\n" not in verdict.errors[0] and len(verdict.errors[0]) < 200
+    assert not verdict.valid and verdict.error.endswith(rule)
+    assert verdict.error.startswith("action 0 (forward ")
+    assert "\n" not in verdict.error and len(verdict.error) < 200
 
 
 @pytest.mark.parametrize(
@@ -316,3 +316,21 @@ def test_memory_as_decimal_text_is_the_same_budget_as_the_number():
     for memory in ("10/3", "3.3333333333333335", Fraction(10, 3)):
         assert mb.check(actions, steps=2, memory=memory, alpha=Fraction(7, 3)).valid
     assert not mb.check(actions, steps=2, memory="3.3", alpha=Fraction(7, 3)).valid
+
+
+def test_check_takes_steps_and_memory_in_the_order_plan_and_recorder_do():
+    plan = mb.plan(12, 4, alpha=2)
+    by_position = mb.check(plan.actions, 12, 4, alpha=2)
+    assert by_position == mb.check(plan.actions, steps=12, memory=4, alpha=2)
+    assert by_position.valid and by_position.forward_count == plan.forward_count
+    with pytest.raises(TypeError):
+        mb.check(plan.actions, 12, 4, 2)  # alpha stays a keyword, as for plan
+
+
+def test_errors_is_deprecated_and_says_the_same_as_error():
+    bad = mb.check([("forward", 1), ("backward", 2)], 2, 1)
+    good = mb.check(mb.plan(2, 1).actions, 2, 1)
+    with pytest.warns(DeprecationWarning, match="CheckResult.error "):
+        assert bad.errors == [bad.error] and bad.error.startswith("action 1 ")
+    with pytest.warns(DeprecationWarning):
+        assert good.errors == [] and good.error == ""

@@ -62,8 +62,8 @@ def test_a_wrong_gradient_is_found_and_named(lstm):
 
 def test_names_and_shapes_that_do_not_match_are_explained(lstm):
     cell, result = lstm
-    with pytest.raises(ValueError, match="missing: W_h, b, dh0"):
-        mb.compare_gradients(result, {"W_x": result.grads["W_x"]})
+    with pytest.raises(ValueError, match="missing: W_hh, b, dh0"):
+        mb.compare_gradients(result, {"W_xh": result.grads["W_xh"]})
     with pytest.raises(ValueError, match="unknown: bias_hh, bias_ih, weight_hh, weight_ih"):
         mb.compare_gradients(result, torch_named(cell, result, np.float64))
     other = {**result.grads, "dh0": result.dh0[:1]}
@@ -116,7 +116,7 @@ def test_a_finite_tolerance_at_least_zero_is_used_as_given(lstm, tolerance):
         (None, "other must be a mapping of gradient names to arrays, got NoneType"),
         (5, "other must be a mapping of gradient names to arrays, got int"),
         ([("dh0", np.zeros(2))], "other must be a mapping of gradient names to arrays, got list"),
-        ("W_x", "other must be a mapping of gradient names to arrays, got str"),
+        ("W_xh", "other must be a mapping of gradient names to arrays, got str"),
         ({1: np.zeros(2)}, r"other must map gradient names \(str\) to arrays, got the key 1"),
         ({"dh0": None}, "gradient dh0 must be floating point, got object"),
         ({"dh0": [[1.0], [1.0, 2.0]]}, "gradient dh0 must be an array of floats"),
@@ -137,7 +137,7 @@ def test_a_result_that_is_not_a_result_is_named(lstm):
     for reference in (theirs, None, 1.5):
         with pytest.raises(TypeError, match="^result must be a mini_bptt Result .*, got "):
             mb.compare_gradients(reference, theirs)
-    broken = dataclasses.replace(result, grads=[("W_x", result.grads["W_x"])])
+    broken = dataclasses.replace(result, grads=[("W_xh", result.grads["W_xh"])])
     with pytest.raises(
         TypeError, match="^result must hold grads, a mapping .* got grads of type list"
     ):
@@ -152,7 +152,10 @@ def test_a_cell_that_is_not_the_results_kind_is_named(lstm):
     theirs = torch_named(cell, result, np.float32)
     with pytest.raises(TypeError, match="^cell must be a mini_bptt Cell or None, got str"):
         mb.compare_gradients(result, theirs, cell="lstm")
-    with pytest.raises(ValueError, match="^cell is a RNNCell .*, but result's gradients are W_h"):
+    mismatch = (
+        r"^cell is a RNNCell \(gradients W_hh \(4, 4\), .*\), but result's gradients are W_hh \("
+    )
+    with pytest.raises(ValueError, match=mismatch):
         mb.compare_gradients(result, theirs, cell=mb.RNNCell(3, 4))
 
 

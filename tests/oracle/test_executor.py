@@ -15,8 +15,8 @@ import mini_bptt as mb
 from mini_bptt.machine import traced_peak
 from mini_bptt.planning.plan import Plan, bptt_peak
 from mini_bptt.planning.replay import Replay
-from mini_bptt.planning.units import units_for
-from tests.helpers import forged_plan, from_short, make_problem
+from mini_bptt.planning.units import grains_for
+from tests.helpers import examples, forged_plan, from_short, make_problem
 
 
 def assert_bitwise_equal(result: mb.Result, reference: mb.Result) -> None:
@@ -30,11 +30,11 @@ def assert_bitwise_equal(result: mb.Result, reference: mb.Result) -> None:
 def smallest_memory(steps: int, alpha: float, strategy: str) -> Fraction:
     if strategy in ("hsm", "ism", "msm"):
         return Fraction(1)
-    full = float(bptt_peak(steps, units_for(alpha)))
+    full = float(bptt_peak(steps, grains_for(alpha)))
     return Fraction(mb.plan(steps, full, alpha=alpha, strategy=strategy).peak_memory)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     steps=st.integers(1, 60),
     batch=st.integers(1, 3),
@@ -58,7 +58,7 @@ def test_execution_matches_plan_and_full_bptt_bitwise(
     cell, xs, h0, head = make_problem(cell_name, steps, batch, head_name, seed=seed)
     alpha = cell.alpha
     smallest = smallest_memory(steps, alpha, strategy)
-    full = bptt_peak(steps, units_for(alpha))
+    full = bptt_peak(steps, grains_for(alpha))
     memory = float(smallest + Fraction(fraction) * (full - smallest))
     plan = mb.plan(
         steps,
@@ -212,7 +212,9 @@ def test_full_bptt_grows_linearly_while_msm_stays_flat():
     assert max(msm) <= saved_bound(60, state_bytes) + working_set(cell, state_bytes)
 
 
-@pytest.mark.parametrize("memory", ["2%", "3%", "5%", "20%"])
+@pytest.mark.parametrize(
+    "memory", [pytest.param(m, marks=pytest.mark.slow) for m in ("2%", "3%", "5%")] + ["20%"]
+)
 def test_measured_bytes_beyond_the_plan_are_the_gradients_and_one_step(memory):
     """LSTM at T = 200: what the run holds beyond the plan's saved arrays is bounded by the
     gradient accumulators plus one step's arrays, both counted from the shapes."""
@@ -247,7 +249,7 @@ def test_measured_bytes_beyond_the_plan_are_the_gradients_and_one_step(memory):
 
 def most_states_saved(plan) -> int:
     """The most hidden and internal states the plan holds at once."""
-    units = units_for(plan.alpha)
+    units = grains_for(plan.alpha)
     replay = Replay(plan.steps, units, None, plan.internal_has_output)
     most = 1
     for index, action in enumerate(plan.actions):
@@ -262,3 +264,13 @@ def test_memory_is_measured_only_when_asked():
     assert mb.execute(plan, cell, xs, h0, head).memory is None
     with pytest.raises(TypeError, match="measure_memory must be True or False, got 1"):
         mb.execute(plan, cell, xs, h0, head, measure_memory=1)
+
+
+def test_execute_returns_a_result_with_its_memory_report():
+    cell, xs, h0, head = make_problem("rnn", 6, 2)
+    plan = mb.plan(6, 3)
+    plain = mb.execute(plan, cell, xs, h0, head)
+    measured = mb.execute(plan, cell, xs, h0, head, measure_memory=True)
+    assert isinstance(plain, mb.ExecutionResult) and isinstance(plain, mb.Result)
+    assert plain.memory is None and isinstance(measured.memory, mb.MemoryReport)
+    assert measured.memory.plan_peak_units == plan.peak_memory == plain.peak_memory

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.planning.replay import Replay
-from tests.helpers import interrupted_at_line
+from tests.helpers import examples, interrupted_at_line
+from tests.oracle import validator
 from tests.oracle.test_check import mutate, mutation_lists
 
 ALPHAS = [1, 1.5, 7 / 3, 4.5]
@@ -57,20 +58,24 @@ def planned(steps, fraction, alpha, strategy, output):
     return plan, plan.peak_memory  # the budget at the plan's exact peak
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(problem=plans)
 def test_recording_a_valid_plan_gives_the_checkers_verdict(problem):
     plan, memory = planned(*problem)
     _, _, alpha, _, output = problem
     recorder, error = record(plan.actions, plan.steps, memory, alpha, output)
     assert error is None
-    expected = mb.check(
-        plan.actions, steps=plan.steps, memory=memory, alpha=alpha, internal_has_output=output
-    )
-    assert recorder.result() == expected and expected.valid
+    pairs = [(a.op, a.step) for a in plan.actions]
+    grains = recorder.problem.grains  # the budget and alpha exact, for the plain reading
+    budget = Fraction(recorder.problem.budget, grains.hidden)
+    broken, state = validator.judge(pairs, plan.steps, budget, grains.alpha, output)
+    verdict = recorder.result()
+    assert broken is None and verdict.valid and verdict.error == ""
+    assert verdict.forward_count == state.forwards == plan.forward_count
+    assert verdict.peak_memory == grains.in_units(state.peak * grains.hidden)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     problem=plans,
     mutations=mutation_lists(min_size=1),
@@ -89,8 +94,8 @@ def test_a_mutated_plan_is_rejected_at_the_same_index(problem, mutations):
     if verdict.valid:
         assert error is None
     else:
-        assert error is not None and str(error) == verdict.errors[0]
-        assert error.index == error_index(verdict.errors[0])
+        assert error is not None and str(error) == verdict.error
+        assert error.index == error_index(verdict.error)
 
 
 def test_the_recorder_writes_a_trace_that_check_and_the_cli_accept(tmp_path):
@@ -142,13 +147,13 @@ def test_after_the_first_broken_rule_every_call_raises_it_again_and_the_verdict_
         trace.finish()
     assert trace.actions == [mb.Action("forward", 1)]  # nothing after the error is taken
     verdict = trace.result()
-    assert not verdict.valid and verdict.errors == [message]
+    assert not verdict.valid and verdict.error == message
     assert verdict == mb.check([("forward", 1), ("backward", 1)], steps=2, memory=1)
     # the file says the same: the broken action is written after the accepted ones
     path = tmp_path / "trace.json"
     trace.write(path)
     data = json.loads(path.read_text())
-    assert mb.check(data["actions"], steps=2, memory=1).errors == [message]
+    assert mb.check(data["actions"], steps=2, memory=1).error == message
 
 
 def test_a_clean_exit_after_a_caught_error_raises_it():
@@ -174,8 +179,8 @@ def test_a_bad_step_is_a_broken_rule_with_the_checkers_message(step, rule):
     with pytest.raises(mb.PlanError) as raised:
         trace.forward(step)
     assert str(raised.value).endswith(rule) and "\n" not in str(raised.value)
-    assert trace.result().errors == [str(raised.value)]
-    assert mb.check([("forward", step)], steps=2, memory=1).errors == [str(raised.value)]
+    assert trace.result().error == str(raised.value)
+    assert mb.check([("forward", step)], steps=2, memory=1).error == str(raised.value)
     json.loads(trace.to_json())  # a closed Recorder still writes its file
 
 
@@ -258,7 +263,7 @@ def test_concurrent_misuse_never_records_out_of_order(monkeypatch):
             thread.join()
         assert errors and len(set(errors)) == 1  # every thread saw the one error
         assert error_index(errors[0]) == len(trace.actions)
-        assert trace.result().errors == errors[:1]
+        assert trace.result().error == (errors[0] if errors else "")
 
 
 def _misuse(trace: mb.Recorder, errors: list[str]) -> None:
@@ -290,7 +295,7 @@ def test_a_recorder_stopped_at_any_line_of_an_action_stays_closed(line):
             recorder.backward(2)
         assert str(again.value) == str(first)
         verdict = recorder.result()
-        assert not verdict.valid and verdict.errors == [str(first)]
+        assert not verdict.valid and verdict.error == str(first)
         return
     for op, step in [
         ("backward", 2),

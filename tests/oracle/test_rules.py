@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.cli import main
-from tests.helpers import forged_plan, make_problem
+from tests.helpers import examples, forged_plan, make_problem
 from tests.oracle import validator
 
 F, SH, SI, RH, RI, XH, XI, B = validator.OPS
@@ -170,9 +170,9 @@ def test_each_rule_breaks_alone_in_check_cli_and_execute(rule, tmp_path, capsys)
     steps, memory, alpha, output, valid, broken, index, error = RULES[rule]
     kwargs = dict(steps=steps, memory=memory, alpha=alpha, internal_has_output=output)
     good, bad = mb.check(valid, **kwargs), mb.check(broken, **kwargs)
-    assert good.valid, good.errors
+    assert good.valid, good.error
     op, step = broken[index] if index < len(broken) else ("end", "-")
-    assert not bad.valid and bad.errors == [f"action {index} ({op} {step}): {error}"]
+    assert not bad.valid and bad.error == f"action {index} ({op} {step}): {error}"
     # the independent reading agrees on both
     assert validator.judge(valid, steps, memory, alpha, output)[0] is None
     assert validator.judge(broken, steps, memory, alpha, output)[0] == index
@@ -213,7 +213,7 @@ def test_full_bptt_is_refused_below_its_peak():
     assert mb.check(plan.actions, steps=6, memory=plan.peak_memory, alpha=2).valid
     for memory in (plan.peak_memory - 0.5, 2):
         verdict = mb.check(plan.actions, steps=6, memory=memory, alpha=2)
-        assert not verdict.valid and "over the budget" in verdict.errors[0]
+        assert not verdict.valid and "over the budget" in verdict.error
 
 
 def _walks(draw_data, steps, alpha, output, memory, length):
@@ -244,7 +244,7 @@ def _walks(draw_data, steps, alpha, output, memory, length):
     return actions
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(
     steps=st.integers(1, 6),
     alpha=st.sampled_from(ALPHAS),
@@ -270,8 +270,8 @@ def test_check_and_an_independent_reading_agree_both_ways(
         if index is None
         else "invalid: " + ("ends early" if index == len(actions) else "a broken rule")
     )
-    assert verdict.valid == (index is None), (actions, verdict.errors)
+    assert verdict.valid == (index is None), (actions, verdict.error)
     if index is not None:
-        assert verdict.errors[0].startswith(f"action {index} ")
+        assert verdict.error.startswith(f"action {index} ")
     assert verdict.forward_count == state.forwards
     assert Fraction(verdict.peak_memory).limit_denominator(1000) == state.peak

@@ -12,7 +12,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.planning.units import TOLERANCE, budget_units, units_for
+from mini_bptt.planning.units import TOLERANCE, budget_grains, grains_for
+from tests.helpers import examples
 
 ALPHAS = [1, Fraction(3, 2), Fraction(7, 3), Fraction(9, 2), Fraction(999, 1000) + 1]
 ALPHAS += [1000, Fraction(10**9 - 1, 1000), 10**6]
@@ -21,13 +22,13 @@ TINY = Fraction(1, 10**30)
 
 
 def whole(memory, alpha, steps=1) -> int:
-    return budget_units(memory, steps, units_for(alpha))
+    return budget_grains(memory, steps, grains_for(alpha))
 
 
 @pytest.mark.parametrize("alpha", ALPHAS)
 @pytest.mark.parametrize("units", UNITS)
 def test_a_budget_counts_a_unit_exactly_within_1e_9_below_it(alpha, units):
-    q = units_for(alpha).hidden
+    q = grains_for(alpha).hidden
     at = Fraction(units, q)
     assert whole(at, alpha) == units
     assert whole(at - TOLERANCE / q, alpha) == units  # exactly at the tolerance: in
@@ -36,7 +37,7 @@ def test_a_budget_counts_a_unit_exactly_within_1e_9_below_it(alpha, units):
     assert whole(at + (1 - TOLERANCE) / q, alpha) == units + 1  # within 1e-9 of the next
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     alpha=st.fractions(1, 10**6, max_denominator=1000),
     units=st.integers(1, 10**12),
@@ -47,7 +48,7 @@ def test_a_budget_counts_a_unit_exactly_within_1e_9_below_it(alpha, units):
 def test_units_are_floor_of_m_q_plus_1e_9_for_any_alpha_and_size(alpha, units, below):
     """For alpha p/q and a budget ``below`` units under ``units``, the budget holds
     ``units`` exactly when ``below <= 1e-9`` (absolute, however large the budget)."""
-    q = units_for(alpha).hidden
+    q = grains_for(alpha).hidden
     memory = Fraction(units, q) - below / q
     assert whole(memory, alpha) == (units if below <= TOLERANCE else units - 1)
 
@@ -85,7 +86,7 @@ def _bptt_trace(steps: int) -> list[tuple[str, int]]:
 def _verdicts(actions, steps, memory, alpha):
     """(check, Plan, Recorder, plan('bptt')) each as the error text, or "" when accepted."""
     verdict = mb.check(actions, steps=steps, memory=memory, alpha=alpha)
-    outcomes = [verdict.errors[0] if verdict.errors else ""]
+    outcomes = [verdict.error]
     try:
         mb.Plan(steps, memory, alpha, True, "bptt", "hand", actions)
         outcomes.append("")
@@ -108,7 +109,7 @@ def _verdicts(actions, steps, memory, alpha):
     return outcomes
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     alpha=st.sampled_from(ALPHAS) | st.fractions(1, 10**6, max_denominator=1000),
     steps=st.integers(2, 6),
@@ -120,7 +121,7 @@ def test_check_plan_recorder_and_planner_agree_at_the_boundary(alpha, steps, out
     """A trace whose peak is ``u`` units is accepted by every entry point at a budget
     1e-9 of a unit below ``u``, and refused by all of them, at the same action, just
     below that: Plan rejects the same over-budget actions as check."""
-    units = units_for(alpha)
+    units = grains_for(alpha)
     peak = units.hidden + (steps - 1) * units.internal  # in units
     below = 2 * TOLERANCE if outside else TOLERANCE
     memory = Fraction(peak, units.hidden) - below / units.hidden
@@ -141,10 +142,10 @@ def test_the_issue_case_a_million_and_0_999_units_is_not_a_million_and_one():
     with mb.resource_limits(check_seconds=1e-3):
         verdict = mb.check(actions, steps=2, memory=1000000.999, alpha=10**6)
         assert not verdict.valid
-        assert verdict.errors == [
+        assert verdict.error == (
             "action 1 (save_internal 1): memory would reach 1000001 units, "
             "over the budget of 1000000"
-        ]
+        )
         with pytest.raises(mb.PlanError, match=r"^action 1 \(save_internal 1\): memory"):
             mb.Plan(2, 1000000.999, 10**6, True, "hand", "hand", actions)
         with pytest.raises(mb.InfeasibleMemoryError):

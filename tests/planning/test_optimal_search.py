@@ -9,30 +9,33 @@ from pathlib import Path
 import pytest
 
 import mini_bptt as mb
-from mini_bptt.planning.units import units_for
+from mini_bptt.planning.units import grains_for
 from tests.planning import exhaustive
 from tests.planning.exhaustive import min_forward_count
 
-MAX_STEPS = 6
+# every case up to 4 steps in the everyday run (2 s); up to 6 in the full run (a minute, the
+# search taking about six times as long with each step)
+STEPS_EVERYDAY, STEPS_FULL = 4, 6
 
 
 def budgets(steps: int, alpha) -> list[Fraction]:
     """Every budget from 1 to the full-BPTT peak, in steps of the smallest unit 1/q."""
-    units = units_for(alpha)
+    units = grains_for(alpha)
     full = 1 + Fraction(alpha) * (steps - 1)
     return [Fraction(u, units.hidden) for u in range(units.hidden, int(full * units.hidden) + 1)]
 
 
-def search_truths(cache, alpha, internal_has_output: bool, strategy: str) -> list:
-    """The exhaustive search's answer for every (steps, budget) of one parametrisation.
+def search_truths(cache, alpha, internal_has_output: bool, strategy: str, max_steps: int) -> list:
+    """The exhaustive search's answer for every (steps <= max_steps, budget) of one
+    parametrisation.
 
     The search shares no code with the library, so its answers depend only on its own
     source: they are kept in pytest's cache under a hash of that source (a fresh clone
     computes them; reruns, such as mutation testing, read them back)."""
     source = Path(exhaustive.__file__).read_bytes()
     key = f"mini_bptt/exhaustive/{hashlib.sha256(source).hexdigest()[:16]}"
-    key += f"/{Fraction(alpha)}-{internal_has_output}-{strategy}".replace("/", "_")
-    cases = [(t, m) for t in range(1, MAX_STEPS + 1) for m in budgets(t, alpha)]
+    key += f"/{Fraction(alpha)}-{internal_has_output}-{strategy}-{max_steps}".replace("/", "_")
+    cases = [(t, m) for t in range(1, max_steps + 1) for m in budgets(t, alpha)]
     truths = cache.get(key, None) if cache is not None else None
     if truths is None or len(truths) != len(cases):
         truths = [
@@ -51,13 +54,17 @@ def search_truths(cache, alpha, internal_has_output: bool, strategy: str) -> lis
     return list(zip(cases, truths, strict=True))
 
 
+@pytest.mark.parametrize(
+    "max_steps", [STEPS_EVERYDAY, pytest.param(STEPS_FULL, marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("strategy", ["hsm", "ism", "msm"])
 @pytest.mark.parametrize("internal_has_output", [True, False])
 @pytest.mark.parametrize("alpha", [1, 1.5, 2, 3])
-def test_optimal_equals_exhaustive_search(request, alpha, internal_has_output, strategy):
+def test_optimal_equals_exhaustive_search(request, alpha, internal_has_output, strategy, max_steps):
     cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
     arguments = dict(alpha=alpha, strategy=strategy, internal_has_output=internal_has_output)
-    for (steps, memory), truth in search_truths(cache, alpha, internal_has_output, strategy):
+    truths = search_truths(cache, alpha, internal_has_output, strategy, max_steps)
+    for (steps, memory), truth in truths:
         assert mb.cost(steps, float(memory), **arguments) == truth, (steps, memory)
         plan = mb.plan(steps, float(memory), **arguments)
         assert plan.forward_count == truth and plan.peak_memory <= memory

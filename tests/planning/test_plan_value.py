@@ -12,7 +12,7 @@ import mini_bptt as mb
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_tables
 from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_tables
 from mini_bptt.planning.plan import Plan, parse_actions
-from mini_bptt.planning.units import units_for
+from mini_bptt.planning.units import grains_for
 from tests.helpers import from_short
 
 TWO_STEPS = from_short("F1 F2 B2 RH0 F1 B1")
@@ -232,7 +232,7 @@ def test_the_table_limit_reads_the_tables_of_the_model_and_flag_asked():
     alpha, steps, budget = 3.7, 300, 120
     PAPER_TABLES.clear()  # fresh tables, whatever ran before in this process
     OPTIMAL_TABLES.clear()
-    units = units_for(alpha)
+    units = grains_for(alpha)
     width = budget * units.hidden
     paper = _table_bytes(paper_tables("msm", units), steps, width)
     off = _table_bytes(optimal_tables("msm", units, False), steps, width)
@@ -271,7 +271,7 @@ def test_the_time_limit_reads_the_paper_tables_of_the_strategy_asked():
     differ, and a limit between them refuses MSM only."""
     alpha, steps, budget = 3.55, 400, 150
     PAPER_TABLES.clear()
-    units = units_for(alpha)
+    units = grains_for(alpha)
     width = budget * units.hidden
     with paper_tables("ism", units) as ism_tables, paper_tables("msm", units) as msm_tables:
         ism = ism_tables.size(steps, width).seconds

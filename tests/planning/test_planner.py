@@ -14,9 +14,11 @@ from hypothesis import strategies as st
 import mini_bptt as mb
 from mini_bptt.planning.dp_optimal import optimal_cost, optimal_tables
 from mini_bptt.planning.hsm_closed_form import hsm_cost, hsm_split
-from mini_bptt.planning.plan import bptt_peak, run_replay
+from mini_bptt.planning.plan import bptt_peak
+from mini_bptt.planning.plan_value import run_replay
 from mini_bptt.planning.recursions import paper_recursion
-from mini_bptt.planning.units import units_for
+from mini_bptt.planning.units import grains_for
+from tests.helpers import examples
 
 REFERENCE_HSM = {
     (10, 2): 30,
@@ -31,7 +33,7 @@ REFERENCE_HSM = {
 }
 
 
-hsm_recursion = paper_recursion("hsm", units_for(1))  # C(t, m) with m hidden slots
+hsm_recursion = paper_recursion("hsm", grains_for(1))  # C(t, m) with m hidden slots
 
 
 @cache
@@ -58,7 +60,7 @@ def test_hsm_closed_form_equals_recursion_and_optimal_dp():
     for t in range(0, 80):
         for m in range(1, 12):
             assert hsm_cost(t, m) == hsm_recursion(t, m), (t, m)
-    units = units_for(1)
+    units = grains_for(1)
     with optimal_tables("hsm", units, True) as tables:
         for t in range(1, 80):
             for m in range(1, 12):
@@ -90,14 +92,16 @@ def test_paper_ism_in_its_own_units(alpha):
 
 
 @pytest.mark.parametrize("internal_has_output", [True, False])
-@pytest.mark.parametrize("alpha", [1, 1.5, 2, 3, 4.5])
+@pytest.mark.parametrize(
+    "alpha", [1, 1.5, 2, *(pytest.param(a, marks=pytest.mark.slow) for a in (3, 4.5))]
+)
 def test_paper_is_never_below_optimal(alpha, internal_has_output):
-    units = units_for(alpha)
+    units = grains_for(alpha)
     for strategy in ("hsm", "ism", "msm"):
         if not internal_has_output and strategy != "hsm":
             continue  # the paper's ism/msm need the output inside the internal state
         for t in range(1, 41):
-            top = units.to_units(bptt_peak(t, units))
+            top = units.whole_grains(bptt_peak(t, units))
             for m in range(units.hidden, top + 1):
                 memory = float(Fraction(m, units.hidden))
                 paper = mb.cost(t, memory, alpha=alpha, strategy=strategy, model="paper")
@@ -119,7 +123,7 @@ def test_optimal_msm_is_never_above_hsm_or_ism():
                 assert costs["msm"] <= min(costs["hsm"], costs["ism"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(t=st.integers(1, 99_999), m=st.integers(1, 999))
 def test_hsm_bounds_stated_in_the_paper(t, m):
     c = hsm_cost(t, m)
@@ -147,7 +151,7 @@ def test_huge_hsm_cost_satisfies_the_recursion_at_its_split(t, m):
 ALPHAS = st.sampled_from([1, 1.5, 2, 3, 4.5, 7 / 3])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     steps=st.integers(1, 80),
     fraction=st.floats(0, 1),
@@ -163,7 +167,7 @@ def test_every_plan_is_valid_within_budget_and_costs_what_cost_says(
         model != "paper"
         or (strategy in ("hsm", "ism", "msm") and (strategy == "hsm" or internal_has_output))
     )
-    units = units_for(alpha)
+    units = grains_for(alpha)
     full = bptt_peak(steps, units)
     smallest = (
         1
@@ -175,11 +179,12 @@ def test_every_plan_is_valid_within_budget_and_costs_what_cost_says(
         alpha=alpha, strategy=strategy, model=model, internal_has_output=internal_has_output
     )
     plan = mb.plan(steps, memory, **kwargs)
-    replay = run_replay(plan.actions, steps, units, Fraction(memory), internal_has_output)
+    budget = units.whole_grains(Fraction(memory))
+    replay = run_replay(plan.actions, steps, units, budget, internal_has_output)
     assert replay.forward_count == plan.forward_count == mb.cost(steps, memory, **kwargs)
     assert replay.backward_count == steps
-    # a float budget within 1e-9 of a whole unit counts as that unit (units.to_units)
-    assert units.to_units(Fraction(plan.peak_memory)) <= units.to_units(Fraction(memory))
+    # a float budget within 1e-9 of a whole grain counts as that grain (whole_grains)
+    assert units.whole_grains(Fraction(plan.peak_memory)) <= units.whole_grains(Fraction(memory))
     assert plan.forward_count >= steps
     # no save goes unused; the paper's ISM/MSM hold every sub-problem's start by definition
     if strategy == "hsm" or (strategy in ("ism", "msm") and model == "optimal"):

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mini_bptt as mb
-from mini_bptt.planning.dp_breakpoints import BreakpointTables
 from mini_bptt.planning.dp_optimal import OPTIMAL_TABLES, optimal_specs
 from mini_bptt.planning.dp_paper import PAPER_TABLES, paper_spec
-from mini_bptt.planning.units import units_for
-from tests.helpers import Interrupted, interrupted_at_line
+from mini_bptt.planning.engine import BreakpointTables
+from mini_bptt.planning.units import grains_for
+from tests.helpers import Interrupted, examples, interrupted_at_line
 
 PLANNING = Path(mb.__file__).parent / "planning"
 ALPHAS = (1, 2, 7 / 3, 4.5, 5)
@@ -27,8 +27,8 @@ ALPHAS = (1, 2, 7 / 3, 4.5, 5)
 
 def fresh_cost(steps, memory, alpha, strategy, model, internal_has_output) -> int:
     """The answer of tables filled from scratch for this request alone."""
-    units = units_for(alpha)
-    budget = units.to_units(memory)
+    units = grains_for(alpha)
+    budget = units.whole_grains(memory)
     if model == "paper":
         tables, top = BreakpointTables((paper_spec(strategy, units),)), "C"
     else:
@@ -60,14 +60,14 @@ def answer(request) -> int | None:
 
 def expected(request) -> int | None:
     steps, memory, alpha, strategy, model, output = request
-    units = units_for(alpha)
-    if units.to_units(memory) < units.hidden:
+    units = grains_for(alpha)
+    if units.whole_grains(memory) < units.hidden:
         return None
     peak = 1 + units.alpha * (steps - 1)
     return fresh_cost(steps, min(memory, peak), alpha, strategy, model, output)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     warm=requests,
     cut=requests,
@@ -89,7 +89,7 @@ def test_every_answer_after_a_fill_cut_short_at_any_line_equals_a_fresh_tables(
         assert answer(request) == expected(request), request
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cut=requests, at=st.integers(0, 4), later=st.lists(requests, min_size=1, max_size=3))
 def test_every_answer_after_a_progress_callback_raised_equals_a_fresh_tables(cut, at, later):
     """The ``progress`` callback raises at its ``at``-th report (every 64th row): later

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt.planning.trace_json import FORMAT, Trace, load_trace, trace_dict, trace_text
-from mini_bptt.planning.units import budget_units, units_for
+from mini_bptt.planning.units import budget_grains, grains_for
+from tests.helpers import examples
 
 TWO_STEPS = [("forward", 1), ("forward", 2), ("backward", 2)]
 TWO_STEPS += [("restore_hidden", 0), ("forward", 1), ("backward", 1)]
@@ -49,9 +50,9 @@ def test_numbers_are_written_exactly_and_read_back_to_the_same_budget(
     assert (data["memory"], data["alpha"]) == (written_memory, written_alpha)
     assert type(data["memory"]) is type(written_memory)
     trace = load_trace(recorder.to_json())
-    units = units_for(trace.alpha)
-    assert units == units_for(alpha)
-    assert budget_units(trace.memory, 2, units) == budget_units(memory, 2, units_for(alpha))
+    units = grains_for(trace.alpha)
+    assert units == grains_for(alpha)
+    assert budget_grains(trace.memory, 2, units) == budget_grains(memory, 2, grains_for(alpha))
     again = mb.Plan.from_json(recorder.to_json())  # a Recorder's file is a plan file
     assert (again.strategy, again.model) == ("trace", "recorded")
     assert again.forward_count == recorder.result().forward_count == 3
@@ -162,7 +163,7 @@ def test_an_action_that_is_not_an_object_is_judged_by_check_at_its_index():
     trace = load_trace('{"steps": 1, "memory": 1, "actions": [{"op": "forward", "step": 1}, 7]}')
     assert trace.actions == (mb.Action("forward", 1), 7)
     verdict = mb.check(trace.actions, steps=trace.steps, memory=trace.memory)
-    assert verdict.errors[0].startswith("action 1 (? ?): an action must be")
+    assert verdict.error.startswith("action 1 (? ?): an action must be")
 
 
 def test_the_writer_never_fails_on_an_odd_step_and_keeps_json_numbers():
@@ -177,7 +178,7 @@ def test_the_writer_never_fails_on_an_odd_step_and_keeps_json_numbers():
         trace_text(3, 10**200, 1, True, [])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     memory=st.fractions(1, 10**12, max_denominator=10**6)
     | st.floats(1, 1e15)
@@ -189,7 +190,7 @@ def test_any_budget_written_reads_back_to_the_same_units(memory, alpha, steps):
     text = trace_text(steps, memory, alpha, True, [])
     trace = load_trace(text)
     assert trace.memory == memory and trace.alpha == alpha and trace.steps == steps
-    units = units_for(alpha)
-    assert budget_units(trace.memory, steps, units_for(trace.alpha)) == budget_units(
+    units = grains_for(alpha)
+    assert budget_grains(trace.memory, steps, grains_for(trace.alpha)) == budget_grains(
         memory, steps, units
     )

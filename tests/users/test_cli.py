@@ -197,13 +197,13 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_shows_after_a_second_with_an_eta(monkeypatch):
-    from mini_bptt import cli
+    from mini_bptt.cli import progress
 
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     clock = iter([0.0, 0.5, 2.0, 4.0])  # start, then the time at each report
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
-    report = cli._progress_printer()
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    report = progress.progress_printer()
     report(100, 1000)  # half a second in: quiet
     assert terminal.getvalue() == ""
     report(500, 1000)  # 2 s for a quarter of the work (it grows like done**2): 6 s left
@@ -213,13 +213,13 @@ def test_progress_shows_after_a_second_with_an_eta(monkeypatch):
 
 
 def test_reproduce_shows_each_figure_and_the_lstm_runs_with_an_eta(monkeypatch):
-    from mini_bptt import cli
+    from mini_bptt.cli import progress
 
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     clock = iter([10.0, 10.2, 15.0])  # the time at each report of a run
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
-    report = cli._reproduce_printer()
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    report = progress.reproduce_printer()
     report(1, 7, "hsm_cost_vs_memory", 1.5, None)
     assert terminal.getvalue() == "[#......] 1/7 hsm_cost_vs_memory (1.5 s)\n"
     report(6, 7, "lstm_experiment", 20.0, (10, 50))  # 2 s a run: 80 s for the other 40
@@ -235,13 +235,13 @@ def test_reproduce_shows_each_figure_and_the_lstm_runs_with_an_eta(monkeypatch):
 
 
 def test_reproduce_writes_a_line_every_10_s_to_a_log(monkeypatch):
-    from mini_bptt import cli
+    from mini_bptt.cli import progress
 
     log = io.StringIO()
     monkeypatch.setattr(sys, "stderr", log)
     clock = iter([0.0, 5.0, 12.0])
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
-    report = cli._reproduce_printer()
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    report = progress.reproduce_printer()
     for runs in (1, 2, 3):
         report(6, 7, "lstm_experiment", 4.0 * runs, (runs, 10))
     lines = log.getvalue().splitlines()
@@ -250,10 +250,10 @@ def test_reproduce_writes_a_line_every_10_s_to_a_log(monkeypatch):
 
 
 def test_no_progress_when_stderr_is_not_a_terminal(monkeypatch):
-    from mini_bptt import cli
+    from mini_bptt.cli import progress
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert cli._progress_printer() is None
+    assert progress.progress_printer() is None
 
 
 def test_run_prints_planned_against_measured_memory(capsys):

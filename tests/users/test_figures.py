@@ -73,7 +73,13 @@ def test_the_lstm_stage_reports_each_run_with_a_total_that_ends_exact(out):
     assert seconds == sorted(seconds)  # time since the figure started
 
 
-@pytest.mark.parametrize("case", ["the point is one of the budgets", "no freed memory kept"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "the point is one of the budgets",
+        pytest.param("no freed memory kept", marks=pytest.mark.slow),
+    ],
+)
 def test_the_lstm_total_becomes_exact_when_the_sweep_differs_from_the_guess(
     tmp_path, monkeypatch, case
 ):
@@ -109,7 +115,9 @@ def previous_run(out: Path, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     return folder, snapshot(folder)
 
 
-@pytest.mark.parametrize("stop", ["after the first figure", "during the LSTM runs"])
+@pytest.mark.parametrize(
+    "stop", ["after the first figure", pytest.param("during the LSTM runs", marks=pytest.mark.slow)]
+)
 def test_an_interrupted_reproduce_leaves_the_previous_outputs_as_they_were(out, tmp_path, stop):
     folder, before = previous_run(out, tmp_path)
 

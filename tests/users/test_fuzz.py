@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt import cli
+from tests.helpers import examples
 
-EXAMPLES = max(500, settings().max_examples)  # more under --hypothesis-profile=explore
+EXAMPLES = max(examples(500), settings().max_examples)  # more under --hypothesis-profile=explore
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=timedelta(seconds=10),
@@ -424,6 +425,7 @@ def test_named_nasty_trace_files(name, tmp_path):
     assert code in (1, 2)
 
 
+@pytest.mark.slow
 def test_a_trace_of_a_million_actions_is_judged(tmp_path):
     steps = 500_000
     trace = [{"op": "forward", "step": i} for i in range(1, steps + 1)]
@@ -533,7 +535,7 @@ def test_a_bool_is_refused_as_a_count_with_one_named_line(name):
 def test_a_bool_step_in_a_checked_trace_is_an_error_naming_it(step):
     actions = [{"op": "forward", "step": step}, {"op": "backward", "step": 1}]
     verdict = mb.check(actions, steps=1, memory=1)
-    assert not verdict.valid and "step must be an integer" in verdict.errors[0]
+    assert not verdict.valid and "step must be an integer" in verdict.error
 
 
 DEADLINE_SECONDS = 5.0

@@ -13,10 +13,53 @@ from pathlib import Path
 import pytest
 
 import mini_bptt as mb
+from mini_bptt.cli import main
 
 HUGE = "1e99999999"
 DIGITS = "1" + "0" * 5000  # past Python's 4300-digit limit on int(text)
 SECONDS, MEGABYTES = 5.0, 200
+
+# numbers no option accepts, each refused naming its option
+HUGE_EXPONENTS = [
+    (["plan", "10", HUGE], "memory"),
+    (["plan", "10", f"{HUGE}%"], "memory percentage"),
+    (["plan", "10", f"-{HUGE}"], "memory"),
+    (["plan", "10", "3", "--alpha", HUGE], "--alpha"),
+    (["plan", HUGE, "3"], "steps"),
+    (["plan", "1e-99999999", "3"], "steps"),
+    (["table", "--steps", HUGE, "--memory", "1"], "--steps"),
+    (["table", "--steps", f"1:{HUGE}", "--memory", "1"], "--steps"),
+    (["table", "--steps", f"1:10:{HUGE}", "--memory", "1"], "--steps step"),
+    (["table", "--steps", "10", "--memory", f"1:{HUGE}"], "--memory"),
+    (["table", "--steps", "10", "--memory", f"5%,{HUGE}%"], "--memory percentage"),
+    (["table", "--steps", "10", "--memory", "1", "--alpha", HUGE], "--alpha"),
+    (["run", HUGE, "5%"], "steps"),
+    (["run", "10", HUGE], "memory"),
+    (["run", "10", "5%", "--batch", HUGE], "--batch"),
+    (["run", "10", "5%", "--input-size", HUGE], "--input-size"),
+    (["run", "10", "5%", "--hidden-size", HUGE], "--hidden-size"),
+]
+
+HUGE_INTEGERS = [
+    (["plan", DIGITS, "3"], "steps"),
+    (["plan", "10", DIGITS], "memory"),
+    (["plan", "10", f"{DIGITS}%"], "memory percentage"),
+    (["plan", "10", "3", "--alpha", DIGITS], "--alpha"),
+    (["table", "--steps", DIGITS, "--memory", "1"], "--steps"),
+    (["table", "--steps", f"1:{DIGITS}", "--memory", "1"], "--steps"),
+    (["table", "--steps", "10", "--memory", f"0:{DIGITS}"], "--memory"),
+    (["run", "10", "5%", "--batch", DIGITS], "--batch"),
+    (["plan", "10", "3", "--alpha", f"1/{DIGITS}"], "--alpha"),
+]
+
+BEYOND_ANY_COUNT = [
+    (["table", "--steps", "1e400", "--memory", "1", "--strategy", "recompute"], "--steps"),
+    (["table", "--steps", "10", "--memory", "1e400"], "--memory"),
+    (["table", "--steps", "1e101", "--memory", "1", "--strategy", "hsm"], "--steps"),
+    (["plan", "1e101", "3", "--strategy", "hsm"], "steps"),
+    (["plan", "10", "3", "--alpha", "1e400"], "alpha"),
+    (["plan", "10", "3", "--alpha", "1e-400"], "alpha"),
+]
 
 
 # The CLI runs as a grandchild, started by this small launcher, which reports its peak
@@ -67,6 +110,13 @@ def run_cli(argv: list[str], stdin=subprocess.DEVNULL, env: dict | None = None):
     )
 
 
+def everyday_few(cases: list, count: int = 2) -> list:
+    """The first ``count`` cases in the everyday run, the others in the full run only: each
+    starts a process; every case is also refused in-process by the everyday test below."""
+    slow = pytest.mark.slow
+    return cases[:count] + [pytest.param(*case, marks=slow) for case in cases[count:]]
+
+
 def assert_refused(argv, named: str, **kwargs) -> str:
     code, out, err, seconds, megabytes = run_cli(argv, **kwargs)
     assert code == 2, (argv, code, err[-500:])
@@ -79,64 +129,29 @@ def assert_refused(argv, named: str, **kwargs) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(
-    "argv, named",
-    [
-        (["plan", "10", HUGE], "memory"),
-        (["plan", "10", f"{HUGE}%"], "memory percentage"),
-        (["plan", "10", f"-{HUGE}"], "memory"),
-        (["plan", "10", "3", "--alpha", HUGE], "--alpha"),
-        (["plan", HUGE, "3"], "steps"),
-        (["plan", "1e-99999999", "3"], "steps"),
-        (["table", "--steps", HUGE, "--memory", "1"], "--steps"),
-        (["table", "--steps", f"1:{HUGE}", "--memory", "1"], "--steps"),
-        (["table", "--steps", f"1:10:{HUGE}", "--memory", "1"], "--steps step"),
-        (["table", "--steps", "10", "--memory", f"1:{HUGE}"], "--memory"),
-        (["table", "--steps", "10", "--memory", f"5%,{HUGE}%"], "--memory percentage"),
-        (["table", "--steps", "10", "--memory", "1", "--alpha", HUGE], "--alpha"),
-        (["run", HUGE, "5%"], "steps"),
-        (["run", "10", HUGE], "memory"),
-        (["run", "10", "5%", "--batch", HUGE], "--batch"),
-        (["run", "10", "5%", "--input-size", HUGE], "--input-size"),
-        (["run", "10", "5%", "--hidden-size", HUGE], "--hidden-size"),
-    ],
-)
+@pytest.mark.parametrize("argv, named", everyday_few(HUGE_EXPONENTS))
 def test_a_huge_exponent_is_refused_at_once_naming_its_option(argv, named):
     line = assert_refused(argv, named)
     assert "exponent within" in line or "integer" in line
 
 
-@pytest.mark.parametrize(
-    "argv, named",
-    [
-        (["plan", DIGITS, "3"], "steps"),
-        (["plan", "10", DIGITS], "memory"),
-        (["plan", "10", f"{DIGITS}%"], "memory percentage"),
-        (["plan", "10", "3", "--alpha", DIGITS], "--alpha"),
-        (["table", "--steps", DIGITS, "--memory", "1"], "--steps"),
-        (["table", "--steps", f"1:{DIGITS}", "--memory", "1"], "--steps"),
-        (["table", "--steps", "10", "--memory", f"0:{DIGITS}"], "--memory"),
-        (["run", "10", "5%", "--batch", DIGITS], "--batch"),
-        (["plan", "10", "3", "--alpha", f"1/{DIGITS}"], "--alpha"),
-    ],
-)
+@pytest.mark.parametrize("argv, named", everyday_few(HUGE_INTEGERS))
 def test_a_huge_integer_is_refused_by_its_size_naming_its_option(argv, named):
     assert_refused(argv, named)
 
 
-@pytest.mark.parametrize(
-    "argv, named",
-    [
-        (["table", "--steps", "1e400", "--memory", "1", "--strategy", "recompute"], "--steps"),
-        (["table", "--steps", "10", "--memory", "1e400"], "--memory"),
-        (["table", "--steps", "1e101", "--memory", "1", "--strategy", "hsm"], "--steps"),
-        (["plan", "1e101", "3", "--strategy", "hsm"], "steps"),
-        (["plan", "10", "3", "--alpha", "1e400"], "alpha"),
-        (["plan", "10", "3", "--alpha", "1e-400"], "alpha"),
-    ],
-)
+@pytest.mark.parametrize("argv, named", everyday_few(BEYOND_ANY_COUNT))
 def test_numbers_within_the_exponent_but_beyond_any_count_are_refused(argv, named):
     assert_refused(argv, named)
+
+
+@pytest.mark.parametrize("argv, named", HUGE_EXPONENTS + HUGE_INTEGERS + BEYOND_ANY_COUNT)
+def test_every_huge_number_is_refused_in_process_naming_its_option(argv, named, capsys):
+    assert main(argv) == 2, argv
+    out, err = capsys.readouterr()
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mini-bptt: error:"), (argv, err[-500:])
+    assert named in lines[0] and out == "", (argv, lines[0])
 
 
 @pytest.mark.parametrize("steps, memory", [("1:1e99", "1"), ("1:1e18", "1:1e18")])

@@ -9,11 +9,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mini_bptt.training import Adam, clip_gradients
+from tests.helpers import examples
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     a=arrays(np.float64, (3, 2), elements=finite),
     b=arrays(np.float64, 4, elements=finite),

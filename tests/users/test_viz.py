@@ -47,12 +47,15 @@ def near(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.abs(image.astype(int) - colour).sum(axis=2) < 60
 
 
-def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(tmp_path, capsys):
+@pytest.mark.parametrize("steps", [6, pytest.param(40, marks=pytest.mark.slow)])
+def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(
+    tmp_path, capsys, steps
+):
     from PIL import Image
 
     path = tmp_path / "plan.gif"
-    assert main(["plan", "40", "4", "--strategy", "hsm", "--animate", str(path)]) == 0
-    plan = mb.plan(40, 4, strategy="hsm")
+    assert main(["plan", str(steps), "4", "--strategy", "hsm", "--animate", str(path)]) == 0
+    plan = mb.plan(steps, 4, strategy="hsm")
     assert f"wrote {path}: {len(plan.actions)} frames, one per action" in capsys.readouterr().out
     assert os.listdir(tmp_path) == ["plan.gif"]  # nothing left of the partial file
     frames = viz.plan_frames(plan)

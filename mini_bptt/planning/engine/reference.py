@@ -1,71 +1,29 @@
-"""A small engine for the cost tables of the paper's DP and of the optimal model.
+"""The reference engine: every split point of every split is evaluated.
 
-A table ``X[t, M]`` is the minimum number of forward evaluations to reverse
-``t`` steps with ``M`` memory units free. Each table is the minimum of a few
-*options*, each one of three shapes (all other tables at smaller ``t``):
+``DPTables`` fills the tables of ``table_spec`` by the recursion as written, with no
+argument beyond the definition of a minimum: each row ``t`` is the minimum over every
+option and every split point ``y``. ``BreakpointTables`` (``engine.tables``) must equal it
+entry for entry, and ``best_split_option`` must make the choice ``best_option`` makes here;
+the tests compare them.
 
-    Run(Y)                   t + Y[t-1, M]                      no save, reverse the last step
-    Single(Y, shift)         1 + Y[t-1, M - shift]              save after one step
-    Split(L, lo, R, shift)   min_y  y + L[y + lo, M] + R[t - y, M - shift]
-    Same(Y)                  Y[t, M]                            (Y filled earlier for this t)
-
-Speed: rows are filled for one ``t`` at a time, vectorised over both the split
-point ``y`` and every budget ``M`` at once (a (y, M) block, one add and one
-column-wise min), so the Python loop runs only ``T`` times. Tables grow in
-``t`` and are reused across calls; a larger budget rebuilds them.
+Rows are filled one ``t`` at a time, vectorised over both the split point ``y`` and
+every budget ``M`` at once (a (y, M) block, one add and one column-wise min), so the
+Python loop runs only ``T`` times. Tables grow in ``t`` and are reused across calls; a
+larger budget rebuilds them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
 
 from mini_bptt.planning import limits
-
-
-@dataclass(frozen=True)
-class Run:
-    table: str
-
-
-@dataclass(frozen=True)
-class Single:
-    table: str
-    shift: int
-
-
-@dataclass(frozen=True)
-class Split:
-    left: str
-    lo: int  # 0: left part is L[y]; -1: left part is L[y - 1] (step y reversed from a saved s[y])
-    right: str
-    shift: int
-    y_min: int = 1
-
-
-@dataclass(frozen=True)
-class Same:
-    table: str
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """A table: its name, the least budget it is defined for, and its options (in fill order)."""
-
-    name: str
-    min_units: int
-    options: tuple
-
-
-Progress = Callable[[int, int], None]
+from mini_bptt.planning.table_spec import Progress, Run, Same, Single, Split, TableSpec
 
 
 class DPTables:
     """Cost tables for one set of ``TableSpec`` s, grown on demand.
 
-    Column ``OFF + M`` holds budget ``M`` units; the ``OFF`` columns in front are
+    Column ``off + M`` holds budget ``M`` grains; the ``off`` columns in front are
     infeasible, so ``M - shift`` never needs a bounds check.
     """
 
@@ -79,7 +37,7 @@ class DPTables:
         self.plus_y: dict[str, np.ndarray] = {}  # plus_y[L][y] = L[y] + y
 
     def ensure(self, steps: int, width: int, progress: Progress | None = None) -> None:
-        """Fill rows up to ``steps`` for budgets 0..``width`` units."""
+        """Fill rows up to ``steps`` for budgets 0..``width`` grains."""
         too_narrow_type = (
             self.tab and limits.table_dtype(steps) == np.int64 and self.dtype == np.int32
         )
@@ -95,9 +53,10 @@ class DPTables:
             if progress is not None and (t % 64 == 0 or t == steps):
                 progress(t, steps)
 
-    def value(self, name: str, t: int, units: int) -> int:
-        """Entry for ``t`` steps and ``units`` free (after ``ensure``); >= INF if infeasible."""
-        return int(self.tab[name][t, self.off + units])
+    def value(self, name: str, t: int, grains: int) -> int:
+        """Entry for ``t`` steps and ``grains`` free (after ``ensure``); >= ``inf`` if
+        infeasible."""
+        return int(self.tab[name][t, self.off + grains])
 
     @property
     def inf(self) -> int:
@@ -127,7 +86,7 @@ class DPTables:
         cols = slice(self.off, self.off + self.width + 1)
         for spec in self.specs:
             row = self.tab[spec.name][t]
-            start = self.off + spec.min_units
+            start = self.off + spec.min_grains
             if t <= 1:
                 row[start:] = t  # nothing to reverse, or forward once and reverse from the core
             else:
@@ -170,10 +129,11 @@ def _shifted(cols, shift: int):
     return cols - shift
 
 
-def best_option(tables: DPTables, spec: TableSpec, t: int, units: int) -> tuple[object, int]:
-    """An option reaching ``spec.name[t, units]`` and its split point (0 when it has none)."""
-    target = tables.value(spec.name, t, units)
-    col = tables.off + units
+def best_option(tables: DPTables, spec: TableSpec, t: int, grains: int) -> tuple[object, int]:
+    """An option reaching ``spec.name[t, grains]`` and its split point (0 when it has none):
+    the first option in ``spec.options`` that reaches it, and the smallest split point."""
+    target = tables.value(spec.name, t, grains)
+    col = tables.off + grains
     for option in spec.options:
         found = tables.option_values(option, t, col)
         if found is None:
@@ -181,4 +141,4 @@ def best_option(tables: DPTables, spec: TableSpec, t: int, units: int) -> tuple[
         k = int(np.argmin(found[0]))
         if int(found[0][k]) + found[1] == target:
             return option, (option.y_min + k if isinstance(option, Split) else 0)
-    raise AssertionError(f"no option reaches {spec.name}[{t}, {units}] = {target}")
+    raise AssertionError(f"no option reaches {spec.name}[{t}, {grains}] = {target}")

@@ -1,0 +1,250 @@
+"""Sizing: the shapes of a table set, and a bound on the bytes a fill holds at once.
+
+``allocated_bytes`` is exact: it counts the arrays ``BreakpointTables.allocate`` makes,
+from the same ``layout``. ``fill_bytes`` adds what the fill holds besides them: the
+arrays each split keeps from block to block (from their shapes), the largest temporaries
+of one step (``step_bytes``, from their shapes; a step's are freed before the next), and
+what grows with the breakpoints. That last term is not known before the fill: the
+breakpoints per table are bounded by a rule (``breakpoint_bound``), which is measured, not
+proven (``docs/engine.md``, *Sizing*), and checked on a grid of fills by the tests.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+
+from mini_bptt.planning import limits
+from mini_bptt.planning.engine import chords, pruning
+from mini_bptt.planning.engine.candidates import CandidateStore
+from mini_bptt.planning.table_spec import Run, Same, Single, Split, TableSpec, option_shift
+
+BLOCK = 32  # rows whose candidates are evaluated together, at most
+NARROW_BLOCK = 96  # ... for tables of at most NARROW_COLUMNS columns
+NARROW_COLUMNS = 512
+# per breakpoint: its record and, while they are read back, two copies, the sort's order
+# and a sorted copy of each
+BREAKPOINT_BYTES = 64
+CANDIDATE_BYTES = 48  # ... and per candidate made of it (measured)
+BREAKPOINT_MARGIN = 2  # on the measured terms of ``breakpoint_bound``
+# ... whose columns past the one-state ones hold, in all, up to this many times as many
+# breakpoints as those at most (measured)
+ONE_STATE_TAIL = 0.5
+FILL_OVERHEAD = 2**18  # Python objects of a fill: dicts, lists, tuples, small arrays
+
+
+class Layout(NamedTuple):
+    """The shapes of a table set allocated for some rows and budgets (``layout``)."""
+
+    specs: tuple[TableSpec, ...]  # the tables with the options that can reach an entry
+    off: int  # columns in front of budget 0
+    cols: int
+    block: int  # rows filled together
+    stride: int  # rows stored per column
+    ring: int  # rows of ``recent`` (twice) and ``early``
+    coarse: int  # coarse blocks of ``chords.BOUND_ROWS`` rows with chords
+    dtype: type
+
+
+def block_rows(columns: int) -> int:
+    """The rows of a block of a table of ``columns`` columns."""
+    return NARROW_BLOCK if columns <= NARROW_COLUMNS else BLOCK
+
+
+def layout(specs: tuple[TableSpec, ...], rows: int, width: int) -> Layout:
+    """The shapes of the set allocated for ``rows`` rows and budgets 0..``width`` grains.
+
+    An option of shift ``s > width`` reads budget ``M - s < 0`` for every budget of the
+    table, an infeasible one: it can lower no entry, so it is left out of the fill, and
+    the columns in front of budget 0 are only as many as the largest shift kept needs."""
+    live = tuple(
+        replace(spec, options=tuple(o for o in spec.options if option_shift(o) <= width))
+        for spec in specs
+    )
+    off = max((option_shift(o) for spec in live for o in spec.options), default=0) + 1
+    cols = off + width + 1
+    block = block_rows(cols)
+    y_min = max([o.y_min for s in live for o in s.options if isinstance(o, Split)] + [1])
+    return Layout(
+        specs=live,
+        off=off,
+        cols=cols,
+        block=block,
+        stride=-(-rows // block) * block,  # whole blocks: the chunks of ``ChunkRises``
+        # a window reads back up to block + y_min rows, the breakpoint search block + 2
+        ring=block + y_min + 4,
+        coarse=rows // chords.BOUND_ROWS + 2,
+        dtype=limits.table_dtype(rows - 1),
+    )
+
+
+def first_column(by_name: dict[str, TableSpec], spec: TableSpec, option: Split, off: int) -> int:
+    """The least column where both parts of a split can be feasible (``off`` columns in
+    front of budget 0)."""
+    right = by_name[option.right].min_grains + option.shift
+    return off + max(spec.min_grains, by_name[option.left].min_grains, right)
+
+
+def allocated_bytes(shape: Layout, tables: int) -> int:
+    """The bytes of the arrays a set of ``tables`` tables allocated with ``shape`` holds."""
+    cols, item = shape.cols, np.dtype(shape.dtype).itemsize
+    per_table = (
+        cols * shape.stride * item  # tab
+        + 3 * shape.ring * cols * item  # recent (each row twice) and early
+        + cols * (shape.stride // shape.block) * 8  # ChunkRises.per_chunk
+        + cols * (8 + 1 + 8)  # breakpoint count, dense, nonconvex
+        + shape.coarse * cols * (3 * 8 + 1 + 8)  # chords and their least rises
+    )
+    splits = sum(isinstance(o, Split) for spec in shape.specs for o in spec.options)
+    stores = 2 * splits * CandidateStore.INITIAL * (8 + item + 8)  # one per side
+    return tables * per_table + stores
+
+
+def fill_bytes(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) -> int:
+    """A bound on the bytes that filling rows up to ``steps`` of a set of ``specs``
+    allocated for ``rows`` rows and budgets 0..``width`` holds at once."""
+    shape = layout(specs, rows, width)
+    by_name = {spec.name: spec for spec in specs}
+    cols, block, item = shape.cols, shape.block, np.dtype(shape.dtype).itemsize
+    filled = min(steps, rows - 1)
+    splits = [(spec, o) for spec in shape.specs for o in spec.options if isinstance(o, Split)]
+    wide = [cols - first_column(by_name, spec, o, shape.off) for spec, o in splits]
+    # per split, from one block to the next: the two windows' constant parts and the
+    # bisected middle's minima (block rows, the split's columns), and the block's values
+    # found so far (block rows, every column); one more of each while a split's are replaced
+    kept = sum(3 * block * w * item + block * cols * item for w in wide)
+    kept += (block * cols + block * max(wide, default=0)) * item if splits else 0
+    zones = one_state_budgets(shape.specs)
+    count = {spec.name: breakpoint_bound(spec, filled, width, zones) for spec in shape.specs}
+    # a breakpoint of a split's left part is a candidate of that split, one of its right
+    # part another
+    sides = {name: sum((o.left == name) + (o.right == name) for _, o in splits) for name in count}
+    grows = sum(n * (BREAKPOINT_BYTES + CANDIDATE_BYTES * sides[name]) for name, n in count.items())
+    # windowed blocks start at row y_min + block; groups are bounded once a split's
+    # candidates are 2 * BOUND_MINIMUM per column
+    windowed = [filled >= o.y_min + block for _, o in splits]
+    bounded = [
+        ok
+        and filled > chords.BOUND_ROWS
+        and count[o.left] + count[o.right] >= 2 * chords.BOUND_MINIMUM * w
+        for ok, (_, o), w in zip(windowed, splits, wide, strict=True)
+    ]
+    step = step_bytes(
+        shape,
+        filled,
+        max((w for w, ok in zip(wide, windowed, strict=True) if ok), default=0),
+        max((w for w, ok in zip(wide, bounded, strict=True) if ok), default=0),
+    )
+    return allocated_bytes(shape, len(specs)) + kept + step + grows + FILL_OVERHEAD
+
+
+def step_bytes(shape: Layout, filled: int, windowed: int, bounded: int) -> int:
+    """The largest temporaries of one step of a fill up to row ``filled``, from their
+    shapes: ``block`` rows by every column (``cols``) or by a split's columns from its
+    first, for the widest split read from its windows (``windowed``) or whose groups are
+    bounded (``bounded``; 0: none); int64 unless said otherwise."""
+    cols, block, item = shape.cols, shape.block, np.dtype(shape.dtype).itemsize
+    steps = [
+        # breakpoint search of one table: its rows as int64, three int64 differences,
+        # eight masks
+        (block + 2) * cols * (8 + 3 * 8 + 8),
+        # least rises of a chunk: the rows as int64 and their differences
+        2 * (block + 1) * cols * 8,
+        # a row's two windows (or, in the first rows, every split point)
+        2 * block * cols * item + 4 * cols * 8,
+        # reading back the breakpoints: a search over every column
+        2 * (cols + 1) * 8,
+    ]
+    if windowed:
+        steps += [
+            # a block's offer: the ceilings of its values for each growth step
+            len(pruning.GROWTH_STEPS) * block * cols * 8 + block * cols,
+            # the middle by bisection: its bounds and two evaluations of the split
+            12 * block * windowed * 8,
+        ]
+    if bounded:
+        B = chords.BOUND_ROWS
+        coarse = filled // B + 2
+        pieces = 2 * (filled // B) + 3
+        steps += [
+            # chords of a coarse block: its rows as int64 and four int64 expressions
+            (B + 1) * cols * (5 * 8 + 4 + 1),
+            # group bounds: per piece and column the chords of both parts and the
+            # bound; per coarse block the bounds and least rises
+            pieces * bounded * 24 * 8 + coarse * bounded * 8 * 8,
+            # groups beaten: the ceilings of the block for each group growth, the
+            # values scaled, and per coarse block the bounds, growths and masks
+            (len(chords.GROUP_GROWTHS) + 2) * block * bounded * 8 + coarse * cols * 12 * 8,
+        ]
+    return max(steps)
+
+
+def breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> int:
+    """A bound on the breakpoints a fill up to row ``steps`` records in table ``spec`` (its
+    options those kept for ``width``): per column at most its interior rows, and in all at
+    most ``worth`` columns' worth of rows plus two per column (where a column turns
+    feasible or infeasible).
+
+    A column where the table holds one state at most is a quadratic, a breakpoint on every
+    row: ``Q`` columns (``zones``, see ``one_state_budgets``); the columns past them have
+    up to ``ONE_STATE_TAIL`` times as many in all. Where a split's right part is a chain
+    (it never holds two states), the next ``Q`` columns have one on every second row, the
+    next on every third, and so on: a harmonic sum, ``Q (1 + ln(columns / Q))``. The other
+    columns have few, slowly more at long sequences and in wide tables:
+    ``1 + ln(1 + columns)`` columns' worth. Each of the last two terms is taken
+    ``BREAKPOINT_MARGIN`` times. A chain itself is linear where it is feasible."""
+    columns = width + 1
+    interior = max(steps - 1, 0)  # rows 1 .. steps - 1 have rows on both sides
+    if columns > 10**12:  # far past any limit (and past floats): every interior row
+        return interior * columns
+    q = zones.get(spec.name, columns)
+    worth = q * (1 + ONE_STATE_TAIL) + BREAKPOINT_MARGIN * (1 + math.log1p(columns)) if q else 0
+    if any(isinstance(o, Split) and zones.get(o.right) == 0 for o in spec.options):
+        worth += BREAKPOINT_MARGIN * q * math.log1p(columns / max(q, 1))
+    return min(interior * columns, interior * math.ceil(worth) + 2 * columns)
+
+
+def one_state_budgets(specs: tuple[TableSpec, ...]) -> dict[str, int]:
+    """Per table, how many budgets from its least feasible one hold one state at most (the
+    start): a breakpoint on every row. 0 for a table that never holds two states and has no
+    Run (a chain, linear where feasible: breakpoints only at its edges); absent (every
+    column) for one that never holds two states and has a Run (a quadratic everywhere).
+
+    From the options alone: ``feasible[X]``, the least budget where ``X[2, M]`` is finite,
+    and ``two[X]``, the least budget where a Split holds both its parts' starts (a Single
+    or a Same reads a table at the same budget less its shift; a Run adds no state)."""
+    never = math.inf
+    least = {spec.name: spec.min_grains for spec in specs}
+    feasible = dict.fromkeys(least, never)
+    two = dict.fromkeys(least, never)
+    quadratic = dict.fromkeys(least, False)
+    for _ in range(2 * len(specs) + 2):  # a fixed point of a few tables
+        for spec in specs:
+            reach, both = [], []
+            for o in spec.options:
+                if isinstance(o, Run):
+                    reach.append(least[o.table])
+                    quadratic[spec.name] = True
+                elif isinstance(o, Same):
+                    reach.append(feasible[o.table])
+                    both.append(two[o.table])
+                    quadratic[spec.name] |= quadratic[o.table]
+                elif isinstance(o, Single):
+                    reach.append(o.shift + least[o.table])
+                    both.append(o.shift + two[o.table])
+                    quadratic[spec.name] |= quadratic[o.table]
+                else:
+                    reach.append(max(least[o.left], o.shift + least[o.right]))
+                    both.append(max(feasible[o.left], o.shift + feasible[o.right]))
+            feasible[spec.name] = max(spec.min_grains, min(reach, default=never))
+            two[spec.name] = max(spec.min_grains, min(both, default=never))
+    zones = {}
+    for name in least:
+        if two[name] < never:
+            zones[name] = max(1, int(two[name] - min(feasible[name], two[name])))
+        elif not quadratic[name]:
+            zones[name] = 0
+    return zones
