@@ -69,10 +69,10 @@ def execute(
     Returns
     -------
     ExecutionResult
-        A ``Result`` with ``memory`` besides:
-        ``loss``, ``grads`` (name -> array, the cell's and the head's), ``dh0``,
-        ``forward_count``, ``backward_count``, ``peak_memory`` (units), ``peak_bytes``
-        (``nbytes`` of the saved arrays at the peak), ``memory_timeline`` and ``memory``.
+        A ``Result``: ``loss``, ``grads`` (name -> array, the cell's and the head's),
+        ``dh0``, ``forward_count``, ``backward_count``, ``peak_memory`` (units),
+        ``peak_bytes`` (``nbytes`` of the saved arrays at the peak), ``memory_timeline``;
+        and ``memory``, the ``MemoryReport`` (None unless ``measure_memory``).
 
     Raises
     ------

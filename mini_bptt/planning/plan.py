@@ -43,7 +43,17 @@ class Request:
         return self.problem.dp_budget
 
 
-def make_request(steps, memory, alpha, strategy, model, internal_has_output) -> Request:
+def make_request(
+    steps: int,
+    memory: int | float | str,
+    alpha: int | float,
+    strategy: str,
+    model: str,
+    internal_has_output: bool,
+) -> Request:
+    """Check the arguments of ``plan`` and ``cost`` and work the request out once; raise
+    naming a bad one, or ``InfeasibleMemoryError`` for a budget below the strategy's
+    least."""
     problem = Problem.of(steps, memory, alpha, internal_has_output)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
