@@ -2,7 +2,8 @@
 forward evaluations under the action rules, for HSM, ISM and MSM.
 
 Three kinds of sub-problem "reverse ``t`` steps after position ``a`` with ``M``
-grains free" differ only in how the start state h[a] is available:
+grains free" (a hidden state is ``H`` grains, an internal state ``A``) differ only in how
+the start state h[a] is available:
 
     S[t, M]  h[a] is saved, counted in M, and freed at its last use
     P[t, M]  the cursor is at h[a] but nothing holds it: keeping it costs a save
@@ -12,12 +13,12 @@ Splitting at the first state saved during the first sweep from ``a``
 (``X`` = R when the internal state has the output, else P):
 
     S = min( t + S[t-1, M]                               run to the end
-             y + S[y, M] + P[t-y, M-1]                   run y steps, h[a] kept for the left part
-             1 + X[t-1, M-alpha]                         save s[a+1], h[a] freed: last use
-             y + S[y-1, M] + X[t-y, M-1-alpha] )  y >= 2 save s[y]; step y reversed from it
-    P = min( S[t, M]  (save h[a]),   1 + X[t-1, M-alpha] )
+             y + S[y, M] + P[t-y, M-H]                   run y steps, h[a] kept for the left part
+             1 + X[t-1, M-A]                             save s[a+1], h[a] freed: last use
+             y + S[y-1, M] + X[t-y, M-H-A] )      y >= 2 save s[y]; step y reversed from it
+    P = min( S[t, M]  (save h[a]),   1 + X[t-1, M-A] )
     R = min( t + R[t-1, M],  y + R[y, M] + P[t-y, M],
-             1 + R[t-1, M-alpha],  y + R[y-1, M] + R[t-y, M-alpha] )
+             1 + R[t-1, M-A],  y + R[y-1, M] + R[t-y, M-A] )
 
 HSM allows no internal saves (then S = P and it equals the binomial closed
 form), ISM no hidden saves except the initial h[0]. Tests prove S[T, m] equal to
