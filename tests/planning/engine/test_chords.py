@@ -114,12 +114,13 @@ def test_group_bounds_hold_for_every_candidate_on_every_row_of_the_block_quickly
     )
 
 
-def run_with_groups_skipped(monkeypatch, model, strategy, output, alpha, steps):
-    """Coarse blocks of 16 rows and blocks of 4 rows, bounding from the first group: fill
-    both engines, check every entry, and return (grouped candidates handed to the offers,
-    grouped candidates held at those blocks)."""
+def run_with_groups_skipped(monkeypatch, model, strategy, output, alpha, steps, bounding=True):
+    """Coarse blocks of 16 rows and blocks of 4 rows, bounding from the first group (or
+    never): fill both engines, check every entry, and return (grouped candidates handed to
+    the offers, grouped candidates held at those blocks)."""
     monkeypatch.setattr(chords, "BOUND_ROWS", 16)
-    monkeypatch.setattr(chords, "BOUND_MINIMUM", 1)  # bounding turns on on the way
+    # bounding turns on on the way, or never
+    monkeypatch.setattr(chords, "BOUND_MINIMUM", 1 if bounding else 10**9)
     use_blocks(monkeypatch, 4)
     held = []
 
@@ -150,9 +151,14 @@ def test_groups_skipped_by_their_bounds_leave_every_entry_equal(
 def test_groups_skipped_by_their_bounds_leave_every_entry_equal_quickly(
     monkeypatch, strategy, output
 ):
-    """The check above on two of the planner's table sets, 120 rows."""
+    """The check above on two of the planner's table sets, 120 rows; without bounding,
+    every grouped candidate is handed to the offers."""
     offered, held = run_with_groups_skipped(monkeypatch, "optimal", strategy, output, 7 / 3, 120)
-    assert offered < held
+    assert 0 < offered < held
+    every = run_with_groups_skipped(
+        monkeypatch, "optimal", strategy, output, 7 / 3, 120, bounding=False
+    )
+    assert every == (held, held)
 
 
 @settings(max_examples=examples(300))
