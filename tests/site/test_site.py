@@ -77,3 +77,22 @@ def test_the_maths_renders_without_a_network():
     sources = re.findall(r'<script[^>]+src="([^"]*mathjax[^"]*)"', html, re.I)
     assert sources and not any(s.startswith(("http:", "https:", "//")) for s in sources)
     assert "$$" in json.dumps(html) or "\\[" in html  # display maths reached the page
+
+
+def visible_text(html: str) -> str:
+    """The prose of a page: no scripts or styles, no rendered maths, no code."""
+    html = re.sub(r"<(script|style|pre|code)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r'<(span|div) class="math[^"]*">.*?</\1>', " MATH ", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_no_page_leaves_maths_delimiters_in_its_prose():
+    """A ``$`` or a raw ``\\(`` outside the maths the site renders is maths that did not
+    render (display maths inside a list item came out as ``$MATH$``)."""
+    left = {}
+    for path in sorted(Path(SITE).rglob("*.html")):
+        text = visible_text(path.read_text(encoding="utf-8"))
+        found = re.search(r".{0,60}(\$|\\\(|\\\[).{0,60}", text, flags=re.S)
+        if found:
+            left[str(path.relative_to(SITE))] = found.group(0)
+    assert not left, left
