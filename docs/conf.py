@@ -7,6 +7,8 @@ when the build starts, and executed by myst-nb (cached in docs/_build/.jupyter_c
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -31,7 +33,7 @@ nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
 nb_execution_timeout = 300
 nb_execution_raise_on_error = True
 nb_merge_streams = True
-exclude_patterns = ["_build", "README.md"]
+exclude_patterns = ["_build", "README.md", "headline.md", "tutorials/notebooks"]
 html_theme = "furo"
 html_title = f"mini_bptt {release}"
 html_static_path: list[str] = []
@@ -43,13 +45,46 @@ suppress_warnings = ["mystnb.unknown_mime_type"]
 
 
 def _copy_tutorials() -> None:
-    """The notebooks, as pages (generated, ignored by git)."""
+    """The notebooks, as pages (generated, ignored by git), each opening with a link to
+    download the notebook as it is in the repository (kept apart in ``notebooks/``)."""
     target = HERE / "tutorials"
-    target.mkdir(exist_ok=True)
-    for path in sorted((ROOT / "tutorials").glob("*.ipynb")) + sorted(
-        (ROOT / "tutorials").glob("*.py")  # the exercises' checkers and solutions
-    ):
+    originals = target / "notebooks"
+    originals.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "tutorials").glob("*.py")):  # the exercises' checkers
         shutil.copyfile(path, target / path.name)
+        shutil.copyfile(path, originals / path.name)
+    for path in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        shutil.copyfile(path, originals / path.name)
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        link = (
+            f"{{download}}`Download this notebook <notebooks/{path.name}>`, with "
+            "{download}`exercises.py <notebooks/exercises.py>` beside it (its exercises' "
+            "checkers), to run it in Jupyter."
+        )
+        cell = {"cell_type": "markdown", "id": "download", "metadata": {}, "source": [link]}
+        notebook["cells"].insert(0, cell)
+        (target / path.name).write_text(json.dumps(notebook, indent=1), encoding="utf-8")
+
+
+def _write_headline() -> None:
+    """The home page's measured headline, from the last ``mini-bptt reproduce``: the LSTM
+    run whose bytes are 95% below full BPTT's (the paper's claim), its time against full."""
+    with open(ROOT / "paper_figures" / "output" / "lstm_experiment.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    point = max(
+        (row for row in rows if float(row["bytes_over_full"]) <= 0.05),
+        key=lambda row: float(row["bytes_over_full"]),
+    )
+    steps = round(int(point["forward_count"]) / float(point["forward_per_step"]))
+    text = (
+        f"**Measured here** (the last `mini-bptt reproduce`, an LSTM at T = {steps}): at a "
+        f"budget of {point['budget']} of full BPTT's peak, BPTT-MSM held "
+        f"{100 * (1 - float(point['bytes_over_full'])):.1f}% less memory than full BPTT "
+        f"(tracemalloc's peak) and took {float(point['time_over_full']):.2f} times its time "
+        f"per iteration ({float(point['time_over_full_freed_memory_kept']):.2f} times when "
+        "the allocator keeps freed memory)."
+    )
+    (HERE / "headline.md").write_text(text + "\n", encoding="utf-8")
 
 
 def _write_cli_reference() -> None:
@@ -72,6 +107,7 @@ def _write_cli_reference() -> None:
 
 
 _copy_tutorials()
+_write_headline()
 _write_cli_reference()
 
 

@@ -8,6 +8,7 @@ Run after the docs build, with the site's folder in MINI_BPTT_SITE (``.ci/run`` 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -96,3 +97,28 @@ def test_no_page_leaves_maths_delimiters_in_its_prose():
         if found:
             left[str(path.relative_to(SITE))] = found.group(0)
     assert not left, left
+
+
+@pytest.mark.parametrize("name", TUTORIALS)
+def test_every_tutorial_page_links_its_notebook_for_download(name):
+    """The link downloads the notebook as it is in the repository, not the page's copy."""
+    html = page(f"tutorials/{name}")
+    links = re.findall(rf'href="(\.\./_downloads/[0-9a-f]+/{name}\.ipynb)"', html)
+    assert links, name
+    downloaded = (Path(SITE) / "tutorials" / links[0]).resolve()
+    source = Path(__file__).parents[2] / "tutorials" / f"{name}.ipynb"
+    assert downloaded.read_bytes() == source.read_bytes()
+
+
+def test_the_home_page_states_the_measured_headline():
+    """The numbers of the 95%-memory point of the last ``mini-bptt reproduce``."""
+    output = Path(__file__).parents[2] / "paper_figures" / "output" / "lstm_experiment.csv"
+    rows = list(csv.DictReader(output.open(encoding="utf-8")))
+    point = max(
+        (row for row in rows if float(row["bytes_over_full"]) <= 0.05),
+        key=lambda row: float(row["bytes_over_full"]),
+    )
+    text = re.sub(r"<[^>]+>", "", page("index"))
+    less = f"{100 * (1 - float(point['bytes_over_full'])):.1f}% less memory"
+    slower = f"took {float(point['time_over_full']):.2f} times its time"
+    assert less in text and slower in text and f"budget of {point['budget']}" in text
