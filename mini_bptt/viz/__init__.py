@@ -1,7 +1,8 @@
 """Pictures of plans, memory and costs (matplotlib, imported only when a function is called).
 
 Used by the paper figures, the CLI's ``plan --show`` and ``--animate``, and the tutorials.
-``plots``: still pictures; ``animation``: a plan stepped through action by action;
+``plots``: still pictures; ``animation``: a plan stepped through action by action, with
+``reasons`` saying why each action is there;
 ``slider``: the budget slider of live notebooks.
 """
 
@@ -22,12 +23,14 @@ from mini_bptt.viz.plots import (
     plot_plan,
     show_plan,
 )
+from mini_bptt.viz.reasons import action_reasons
 from mini_bptt.viz.slider import budget_slider
 
 __all__ = [
     "COLOURS",
     "MAX_ANIMATED_ACTIONS",
     "Frame",
+    "action_reasons",
     "animate_plan",
     "budget_slider",
     "has_display",

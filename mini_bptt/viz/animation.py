@@ -12,6 +12,7 @@ from mini_bptt.planning.actions import Action
 from mini_bptt.planning.plan import Plan
 from mini_bptt.planning.replay import Replay
 from mini_bptt.viz.plots import COLOURS, _pyplot
+from mini_bptt.viz.reasons import action_reasons
 
 MAX_ANIMATED_ACTIONS = 3000  # one frame per action: past this a GIF or an HTML page is huge
 
@@ -19,7 +20,8 @@ MAX_ANIMATED_ACTIONS = 3000  # one frame per action: past this a GIF or an HTML 
 @dataclass(frozen=True)
 class Frame:
     """What the model holds after one action (``index``) of a plan; memory in hidden-state
-    units. ``core`` is the step whose internal state is in the core (None: empty)."""
+    units. ``core`` is the step whose internal state is in the core (None: empty);
+    ``reason`` says why the action is there (``reasons.action_reasons``)."""
 
     index: int
     action: Action
@@ -30,6 +32,7 @@ class Frame:
     next_backward: int
     used: float
     forward_count: int
+    reason: str
 
 
 def plan_frames(plan: Plan) -> list[Frame]:
@@ -43,7 +46,7 @@ def plan_frames(plan: Plan) -> list[Frame]:
     -------
     list of Frame
         One per action: the cursor, the core, what is saved, the next step to reverse,
-        the saved units and the forwards so far.
+        the saved units, the forwards so far and why the action is there.
 
     Raises
     ------
@@ -59,6 +62,7 @@ def plan_frames(plan: Plan) -> list[Frame]:
     """
     grains = plan.problem.grains
     replay = Replay(plan.steps, grains, None, plan.internal_has_output)
+    reasons = action_reasons(plan.actions, plan.steps)
     frames = []
     for index, action in enumerate(plan.actions):
         replay.apply(index, action.op, action.step)
@@ -73,6 +77,7 @@ def plan_frames(plan: Plan) -> list[Frame]:
                 next_backward=replay.next_backward,
                 used=replay.used / grains.hidden,
                 forward_count=replay.forward_count,
+                reason=reasons[index],
             )
         )
     return frames
@@ -84,7 +89,8 @@ def animate_plan(plan: Plan, interval: int = 300):
     Top: the steps 0..T with the cursor (black triangle), the core (hollow square), saved
     hidden states (green circles), saved internal states (purple squares) and the steps
     already reversed (red band). Bottom: the saved units against the budget (dashed line).
-    The title names the action. In a notebook,
+    The title names the action; the line under the picture says why it is there. In a
+    notebook,
     ``IPython.display.HTML(plan_html(plan))`` shows it with a player;
     ``save_animation`` writes a GIF.
 
@@ -130,7 +136,7 @@ def animate_plan(plan: Plan, interval: int = 300):
     frames = plan_frames(plan)
     budget = float(plan.problem.memory_units)
     fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(8, 3.6), gridspec_kw={"height_ratios": [2.2, 1]}
+        2, 1, figsize=(8, 4.0), gridspec_kw={"height_ratios": [2.2, 1]}
     )
     steps = plan.steps
     top.set_xlim(-0.8, steps + 0.8)
@@ -149,7 +155,7 @@ def animate_plan(plan: Plan, interval: int = 300):
         [], [], s=150, marker="s", facecolors="none", edgecolors="#333333", label="core"
     )
     cursor = top.scatter([], [], s=90, marker="v", color="black", label="cursor")
-    top.legend(loc="lower center", ncol=4, fontsize="x-small", frameon=False)
+    top.legend(loc="lower center", ncol=4, fontsize="small", frameon=False)
     width = max(budget, max(f.used for f in frames)) * 1.08
     bottom.set_xlim(0, width)
     bottom.set_ylim(0, 1)
@@ -159,6 +165,7 @@ def animate_plan(plan: Plan, interval: int = 300):
     bottom.axvline(budget, linestyle="--", color=COLOURS["backward"], linewidth=2)
     label = bottom.set_title("", fontsize="small", loc="left")
     title = top.set_title("")
+    reason = fig.text(0.5, 0.01, "", ha="center", va="bottom", fontsize="small", wrap=True)
 
     def points(positions, y):
         return [[p, y] for p in positions] or np.empty((0, 2))
@@ -177,10 +184,11 @@ def animate_plan(plan: Plan, interval: int = 300):
             f"action {k + 1}/{len(frames)}: {frame.action.op} {frame.action.step}   "
             f"({frame.forward_count} forwards so far)"
         )
-        return hidden, internal, core, cursor, reversed_band, bar, label, title
+        reason.set_text(frame.reason)
+        return hidden, internal, core, cursor, reversed_band, bar, label, title, reason
 
     draw(len(frames) - 1)  # the longest texts, for the layout
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the reason under the picture
     animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval, blit=False)
     animation.frame_count = len(frames)
     plt.close(fig)  # shown through to_jshtml or saved, not by pyplot

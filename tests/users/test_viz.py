@@ -7,11 +7,15 @@ import stat
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mini_bptt as mb
 from mini_bptt import viz
 from mini_bptt.cli import main
 from mini_bptt.oracle.trace_file import atomic_path
+from mini_bptt.planning.replay import Replay
+from tests.helpers import examples
 
 BAR = np.array([0x4C, 0x72, 0xB0])  # viz.COLOURS["forward"]: the memory bar
 BUDGET = np.array([0xC4, 0x4E, 0x52])  # viz.COLOURS["backward"]: the budget line
@@ -135,3 +139,53 @@ def test_an_atomic_file_gets_the_permissions_open_would_give(tmp_path):
     assert mode == 0o666 & ~umask
     with pytest.raises(IsADirectoryError), atomic_path(tmp_path):
         pass
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    steps=st.integers(1, 25),
+    fraction=st.fractions(0, 1),
+    alpha=st.sampled_from([1, 2, 4.5]),
+    strategy=st.sampled_from(["hsm", "ism", "msm"]),
+)
+def test_each_frame_says_why_its_action_is_there(steps, fraction, alpha, strategy):
+    """Checked against a replay of the plan: a forward is "again" exactly when its step
+    was computed before; a backward reads the core exactly when the core holds its state;
+    a save names the step that reads it next."""
+    full = 1 + alpha * (steps - 1)
+    plan = mb.plan(steps, float(1 + fraction * (full - 1)), alpha=alpha, strategy=strategy)
+    frames = viz.plan_frames(plan)
+    assert [f.reason for f in frames] == viz.action_reasons(plan.actions, plan.steps)
+    replay = Replay(plan.steps, plan.problem.grains, None, plan.internal_has_output)
+    computed = set()
+    for index, (action, frame) in enumerate(zip(plan.actions, frames, strict=True)):
+        op, i = action.op, action.step
+        assert str(i) in frame.reason, frame.reason
+        if op == "forward":
+            assert frame.reason.startswith(
+                f"forward {i} again" if i in computed else f"forward {i}:"
+            )
+            computed.add(i)
+        elif op == "backward":
+            from_core = replay.core == i
+            assert frame.reason.endswith(f"s[{i}] in the core" if from_core else f"saved s[{i}]")
+        elif op == "save_hidden":
+            later = plan.actions[index + 1 :]
+            restore = next(k for k, a in enumerate(later) if a == mb.Action("restore_hidden", i))
+            reversed_next = next(a.step for a in later[restore:] if a.op == "backward")
+            assert (
+                frame.reason == f"save h[{i}]: the forward restarts here for step {reversed_next}"
+            )
+        replay.apply(index, op, i)
+
+
+def test_a_backward_after_a_restore_reads_the_saved_state_not_the_core():
+    # s[2] was in the core, but restore_hidden 0 emptied it: backward 2 reads the saved one
+    actions = [("forward", 1), ("forward", 2), ("save_internal", 2), ("restore_hidden", 0)]
+    actions += [("backward", 2), ("free_internal", 2), ("forward", 1), ("backward", 1)]
+    plan = mb.Plan(2, 2, 1, True, "by hand", "none", actions)
+    reasons = viz.action_reasons(plan.actions, plan.steps)
+    assert reasons[4] == "backward 2: reverse step 2 from the saved s[2]"
+    assert reasons[7] == "backward 1: reverse step 1 from s[1] in the core"
+    assert reasons[2] == "save s[2]: backward 2 reads it, so step 2 is not recomputed"
+    assert reasons[3] == "restore h[0]: restart the forward at h[0] for step 1"
