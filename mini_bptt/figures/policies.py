@@ -8,15 +8,17 @@ import mini_bptt as mb
 from mini_bptt.figures._io import figure, save, write_csv
 from mini_bptt.viz import memory_timeline, plot_memory, plot_plan
 
-TITLE = "Optimal policies for T = 40, alpha = 2"
-CASES = (("hsm", 4), ("ism", 7), ("msm", 5))
+TITLE = "Optimal policies for T = 40, alpha = 2, 7 units"
+# one budget for all three, so that the panels compare: 7 units hold h[0] and three
+# internal states (ISM's least useful budget is 1 + alpha)
+STRATEGIES, MEMORY = ("hsm", "ism", "msm"), 7
 
 
 def run(out: Path, quick: bool) -> dict:
     steps, alpha = 40, 2
-    fig, axes = figure(ncols=len(CASES), nrows=2, size=(5.2, 3.2))
-    rows, summary = [], {}
-    for column, (strategy, memory) in enumerate(CASES):
+    fig, axes = figure(ncols=len(STRATEGIES), nrows=2, size=(5.2, 3.2))
+    rows, summary, memory = [], {}, MEMORY
+    for column, strategy in enumerate(STRATEGIES):
         plan = mb.plan(steps, memory, alpha=alpha, strategy=strategy)
         timeline = memory_timeline(plan)
         rows += [

@@ -286,6 +286,7 @@ def test_bounds_csv(out):
 
 def test_policies_csv(out):
     table = rows(out, "policies")
+    assert len({r["memory"] for r in table}) == 1  # one budget: the panels compare
     for strategy in ("hsm", "ism", "msm"):
         mine = [r for r in table if r["strategy"] == strategy]
         plan = mb.plan(40, int(mine[0]["memory"]), alpha=2, strategy=strategy)
