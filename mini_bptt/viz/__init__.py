@@ -3,7 +3,7 @@
 Used by the paper figures, the CLI's ``plan --show`` and ``--animate``, and the tutorials.
 ``plots``: still pictures; ``animation``: a plan stepped through action by action, with
 ``reasons`` saying why each action is there;
-``slider``: the budget slider of live notebooks.
+``slider``: budget sliders, for live notebooks and for static pages.
 """
 
 from mini_bptt.viz.animation import (
@@ -24,15 +24,17 @@ from mini_bptt.viz.plots import (
     show_plan,
 )
 from mini_bptt.viz.reasons import action_reasons
-from mini_bptt.viz.slider import budget_slider
+from mini_bptt.viz.slider import MAX_SLIDER_BUDGETS, budget_slider, budget_slider_html
 
 __all__ = [
     "COLOURS",
     "MAX_ANIMATED_ACTIONS",
+    "MAX_SLIDER_BUDGETS",
     "Frame",
     "action_reasons",
     "animate_plan",
     "budget_slider",
+    "budget_slider_html",
     "has_display",
     "memory_timeline",
     "plan_frames",

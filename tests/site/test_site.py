@@ -12,6 +12,8 @@ import csv
 import json
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,32 @@ def test_the_home_page_states_the_measured_headline():
     less = f"{100 * (1 - float(point['bytes_over_full'])):.1f}% less memory"
     slower = f"took {float(point['time_over_full']):.2f} times its time"
     assert less in text and slower in text and f"budget of {point['budget']}" in text
+
+
+def rendered(url: str) -> str:
+    """The page's DOM after its scripts ran, in headless Chromium."""
+    done = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium (Debian's package)")
+def test_the_budget_slider_moves_without_a_kernel():
+    """Tutorial 03's slider, opened at its two ends (``#budget=M``, as a move sets it): the
+    line and the picture change, and the line states the optimal plan at that budget."""
+    url = (Path(SITE) / "tutorials" / "03_dynamic_programming.html").resolve().as_uri()
+    seen = {}
+    for memory in (1, 40):  # h[0] alone, and full BPTT's peak at T = 40
+        dom = rendered(f"{url}#budget={memory}")
+        line = re.search(r'class="budget-slider-text">([^<]*)<', dom).group(1)
+        image = re.search(r'<img alt="the optimal plan at this budget" src="([^"]+)"', dom)
+        seen[memory] = (line, image.group(1))
+        plan = mb.plan(40, memory, strategy="hsm")
+        counts = f"{plan.forward_count} forwards, peak {plan.peak_memory} units"
+        assert line == f"{memory} units: {counts}"
+    assert seen[1][1] != seen[40][1]  # another picture

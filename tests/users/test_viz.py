@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
 
 import numpy as np
@@ -189,3 +191,30 @@ def test_a_backward_after_a_restore_reads_the_saved_state_not_the_core():
     assert reasons[7] == "backward 1: reverse step 1 from s[1] in the core"
     assert reasons[2] == "save s[2]: backward 2 reads it, so step 2 is not recomputed"
     assert reasons[3] == "restore h[0]: restart the forward at h[0] for step 1"
+
+
+def test_the_static_slider_holds_the_optimal_plan_of_each_budget_of_its_grid():
+    html = viz.budget_slider_html(12, alpha=2, strategy="msm", budgets=5)
+    frames = json.loads(re.search(r"var frames = (\[.*?\]);\n", html).group(1))
+    memories = [f["memory"] for f in frames]
+    assert memories[0] == 1 and memories[-1] == 1 + 2 * 11  # h[0] alone .. full BPTT
+    assert memories == sorted(set(memories)) and len(frames) == 5
+    for frame in frames:
+        expected = mb.plan(12, frame["memory"], alpha=2)
+        assert frame["forward_count"] == expected.forward_count
+        assert frame["peak_memory"] == expected.peak_memory
+        assert frame["image"].startswith("data:image/png;base64,")
+    assert 'type="range" min="0" max="4"' in html and "http" not in html  # no network
+    hsm = json.loads(
+        re.search(r"var frames = (\[.*?\]);\n", viz.budget_slider_html(6, strategy="chen")).group(1)
+    )
+    assert hsm[0]["memory"] == mb.plan(6, "100%", strategy="chen").peak_memory  # its least
+
+
+@pytest.mark.parametrize(
+    ("budgets", "error"),
+    [(1, ValueError), (viz.MAX_SLIDER_BUDGETS + 1, ValueError), (2.5, TypeError)],
+)
+def test_the_static_slider_names_a_bad_budget_count(budgets, error):
+    with pytest.raises(error, match="budgets"):
+        viz.budget_slider_html(6, budgets=budgets)
