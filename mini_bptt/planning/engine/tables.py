@@ -374,10 +374,6 @@ class BreakpointTables:
                 self.block, self.bound_rows,
             )  # fmt: skip
 
-    def breakpoints(self, name: str, col: int, low: int, high: int) -> np.ndarray:
-        """Breakpoint rows of column ``col`` of table ``name`` within ``[low, high]``."""
-        return self.table_breakpoints[name].within(col, low, high)
-
     def split_values(self, option: Split, t: int, grains: int) -> tuple[np.ndarray, np.ndarray]:
         """(split points, values) of ``option`` at ``(t, grains)``, over a set of split points
         that contains the smallest minimiser (sorted ascending)."""
