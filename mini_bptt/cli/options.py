@@ -8,10 +8,7 @@ from fractions import Fraction
 
 from mini_bptt import __version__
 from mini_bptt.common.arguments import count, parse_decimal, shown
-from mini_bptt.planning.plan import (
-    MODELS,
-    STRATEGIES,
-)
+from mini_bptt.planning.plan import MODELS, STRATEGIES
 
 
 class UsageError(Exception):
