@@ -112,10 +112,9 @@ def fill_bytes(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) 
     filled = min(steps, rows - 1)
     splits = [(spec, o) for spec in shape.specs for o in spec.options if isinstance(o, Split)]
     wide = [cols - first_column(by_name, spec, o, shape.off) for spec, o in splits]
-    # per split, from one block to the next: the two windows' constant parts and the
-    # bisected middle's minima (block rows, the split's columns), and the block's values
-    # found so far (block rows, every column); one more of each while a split's are replaced
-    kept = sum(3 * block * w * item + block * cols * item for w in wide)
+    # what each split keeps from one block to the next, and one more of each array while
+    # a split's are replaced
+    kept = sum(split_kept_bytes(block, cols, w, item) for w in wide)
     kept += (block * cols + block * max(wide, default=0)) * item if splits else 0
     zones = one_state_budgets(shape.specs)
     count = {spec.name: breakpoint_bound(spec, filled, width, zones) for spec in shape.specs}
@@ -139,6 +138,14 @@ def fill_bytes(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) 
         max((w for w, ok in zip(wide, bounded, strict=True) if ok), default=0),
     )
     return allocated_bytes(shape, len(specs)) + kept + step + grows + FILL_OVERHEAD
+
+
+def split_kept_bytes(block: int, cols: int, wide: int, item: int) -> int:
+    """A bound on what one split keeps from one block to the next (``SplitState``): the
+    two windows' constant parts and the bisected middle's minima (``block`` rows by its
+    ``wide`` columns) and the block's values found so far (``block`` rows by at most every
+    one of the ``cols`` columns), in entries of ``item`` bytes."""
+    return 3 * block * wide * item + block * cols * item
 
 
 def step_bytes(shape: Layout, filled: int, windowed: int, bounded: int) -> int:

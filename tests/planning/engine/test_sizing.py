@@ -11,7 +11,11 @@ import pytest
 
 from mini_bptt.planning.engine import BreakpointTables, best_split_option
 from mini_bptt.planning.engine.reference import DPTables, best_option
-from mini_bptt.planning.engine.sizing import breakpoint_bound, one_state_budgets
+from mini_bptt.planning.engine.sizing import (
+    breakpoint_bound,
+    one_state_budgets,
+    split_kept_bytes,
+)
 from mini_bptt.planning.units import grains_for
 from tests.planning.engine.common import specs_of
 
@@ -157,3 +161,39 @@ def test_a_shift_past_the_width_is_left_out_and_the_entries_are_unchanged(model,
                     if t >= 2 and m % 7 == 0:
                         chosen = best_split_option(fast, spec, t, m)
                         assert chosen == best_option(full, spec, t, m), (spec.name, t, m)
+
+
+def array_bytes(value) -> int:
+    if isinstance(value, tuple):
+        return sum(array_bytes(part) for part in value)
+    return getattr(value, "nbytes", 0)
+
+
+@pytest.mark.parametrize(
+    ("model", "strategy", "output", "alpha", "steps", "budget"),
+    [
+        ("optimal", "msm", True, 2, 600, 120),
+        ("optimal", "msm", False, 1, 800, 60),
+        ("paper", "msm", True, 2, 600, 120),
+        ("optimal", "ism", True, 4.5, 300, 2000),
+    ],
+)
+def test_what_a_split_keeps_between_blocks_is_within_its_term_and_near_it(
+    model, strategy, output, alpha, steps, budget
+):
+    """``split_kept_bytes``, one term of ``fill_bytes``, against the arrays each split
+    really holds at every block of a fill: never above it, and at some block within 30%."""
+    ratios = []
+
+    def on_block(tables, state, t0):
+        held = sum(
+            array_bytes(getattr(state, name))
+            for name in ("left_plus_y", "right_minus_j", "best_so_far", "middle", "bisected")
+        )
+        item = np.dtype(tables.dtype).itemsize
+        bound = split_kept_bytes(tables.block, tables.cols, tables.cols - state.first, item)
+        ratios.append(held / bound)
+
+    specs = specs_of(model, strategy, output, grains_for(alpha))
+    BreakpointTables(specs, on_block=on_block).ensure(steps, budget)
+    assert ratios and max(ratios) <= 1 and max(ratios) >= 0.7, (min(ratios), max(ratios))
