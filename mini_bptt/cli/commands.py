@@ -149,9 +149,8 @@ def run_command(args) -> int:
         internal_has_output=args.internal_has_output,
         progress=progress_printer(),
     )
-    gates = cell.params["b"].size // cell.hidden_size
     seconds = execution_seconds(
-        batch, cell.input_size, cell.hidden_size, gates, result.forward_count, steps
+        batch, cell.input_size, cell.hidden_size, cell.GATES, result.forward_count, steps
     )
     if seconds > limits.current().seconds:
         raise limits.ResourceLimitError(
