@@ -52,8 +52,10 @@ def action_reasons(actions: tuple[Action, ...] | list[Action], steps: int) -> li
     save h[1]: the forward restarts here for step 3
     forward 2: first time step 2 is computed
     """
+    purposes = _purposes(actions)
     computed: set[int] = set()
     next_backward = steps
+    core = None  # the step whose s is in the core: the last forward's, until a restore_hidden
     reasons = []
     for index, action in enumerate(actions):
         op, i = action.op, action.step
@@ -66,20 +68,21 @@ def action_reasons(actions: tuple[Action, ...] | list[Action], steps: int) -> li
             else:
                 computed.add(i)
                 reasons.append(f"forward {i}: first time step {i} is computed")
+            core = i
         elif op == SAVE_HIDDEN:
-            reasons.append(f"save h[{i}]: {_restart_reason(actions, index, i)}")
+            reasons.append(f"save h[{i}]: {purposes[index]}")
         elif op == SAVE_INTERNAL:
-            reasons.append(f"save s[{i}]: {_internal_reason(actions, index, i)}")
+            reasons.append(f"save s[{i}]: {purposes[index]}")
         elif op in (RESTORE_HIDDEN, RESTORE_INTERNAL):
             saved = "h" if op == RESTORE_HIDDEN else "s"
-            reached = _step_reached(actions, index)
-            purpose = f"for step {reached}" if reached is not None else "(never run from)"
-            reasons.append(f"restore {saved}[{i}]: restart the forward at h[{i}] {purpose}")
+            reasons.append(f"restore {saved}[{i}]: restart the forward at h[{i}] {purposes[index]}")
+            if op == RESTORE_HIDDEN:
+                core = None
         elif op in (FREE_HIDDEN, FREE_INTERNAL):
             saved = "h" if op == FREE_HIDDEN else "s"
             reasons.append(f"free {saved}[{i}]: no later action reads it")
         elif op == BACKWARD:
-            source = _backward_source(actions, index, i)
+            source = f"s[{i}] in the core" if core == i else f"the saved s[{i}]"
             reasons.append(f"backward {i}: reverse step {i} from {source}")
             next_backward = i - 1
         else:
@@ -87,56 +90,46 @@ def action_reasons(actions: tuple[Action, ...] | list[Action], steps: int) -> li
     return reasons
 
 
-def _step_reached(actions, restore: int) -> int | None:
-    """The step the forward started by the restore at index ``restore`` is run for: the
-    first backward after one of its forwards, before the next restore."""
-    ran = False
-    for action in actions[restore + 1 :]:
-        if action.op in (RESTORE_HIDDEN, RESTORE_INTERNAL):
-            return None
-        ran = ran or action.op == FORWARD
-        if ran and action.op == BACKWARD:
-            return action.step
-    return None
+def _purposes(actions) -> dict[int, str]:
+    """What each save and restore is for, by index: one pass from the end, keeping per
+    position what the nearest later action there does, so a plan of n actions takes O(n).
+
+    A restore is run for the first backward after one of its forwards, before the next
+    restore; a saved h[p] for the step that restore is run for, at the next restore of p;
+    a saved s[p] for backward p when that comes before free_internal p, else as h[p]."""
+    purposes: dict[int, str] = {}
+    fresh = ran = None  # the step reached from here on, before or after a forward ran
+    restart_for: dict[int, int | None] = {}  # position -> the step its next restore is for
+    internal_use: dict[int, str] = {}  # position -> the next of backward / free_internal
+    restored_internal: set[int] = set()  # positions with a restore_internal from here on
+    for index in range(len(actions) - 1, -1, -1):
+        op, p = actions[index].op, actions[index].step
+        if op == SAVE_HIDDEN:
+            purposes[index] = _restart_purpose(restart_for.get(p), "here", "never restored")
+        elif op == SAVE_INTERNAL:
+            if internal_use.get(p) == BACKWARD:
+                also = "; the forward also restarts from its output"
+                also = also if p in restored_internal else ""
+                purposes[index] = f"backward {p} reads it, so step {p} is not recomputed{also}"
+            else:
+                where = "from its output"
+                purposes[index] = _restart_purpose(restart_for.get(p), where, "never read")
+        elif op in (RESTORE_HIDDEN, RESTORE_INTERNAL):
+            purposes[index] = f"for step {fresh}" if fresh is not None else "(never run from)"
+            restart_for[p] = fresh
+            if op == RESTORE_INTERNAL:
+                restored_internal.add(p)
+        if op in (BACKWARD, FREE_INTERNAL):
+            internal_use[p] = op
+        # the step reached scanning from this action on
+        if op in (RESTORE_HIDDEN, RESTORE_INTERNAL):
+            fresh = ran = None
+        elif op == FORWARD:
+            fresh = ran
+        elif op == BACKWARD:
+            ran = p
+    return purposes
 
 
-def _step_after_restart(actions, index: int, position: int) -> int | None:
-    """The step the forward is run for when it next restarts at ``position``, if ever."""
-    for offset, action in enumerate(actions[index + 1 :], start=index + 1):
-        if action.op in (RESTORE_HIDDEN, RESTORE_INTERNAL) and action.step == position:
-            return _step_reached(actions, offset)
-    return None
-
-
-def _restart_reason(actions, index: int, position: int) -> str:
-    step = _step_after_restart(actions, index, position)
-    if step is None:
-        return "kept, but never restored"
-    return f"the forward restarts here for step {step}"
-
-
-def _internal_reason(actions, index: int, position: int) -> str:
-    for action in actions[index + 1 :]:
-        if action.op == FREE_INTERNAL and action.step == position:
-            break
-        if action.op == BACKWARD and action.step == position:
-            restarts = any(
-                a.op == RESTORE_INTERNAL and a.step == position for a in actions[index + 1 :]
-            )
-            also = "; the forward also restarts from its output" if restarts else ""
-            return f"backward {position} reads it, so step {position} is not recomputed{also}"
-    step = _step_after_restart(actions, index, position)
-    if step is None:
-        return "kept, but never read"
-    return f"the forward restarts from its output for step {step}"
-
-
-def _backward_source(actions, index: int, step: int) -> str:
-    """Where backward ``step`` reads s[step]: the core holds what the last forward made,
-    until a restore_hidden empties it (a restore_internal leaves it as it is)."""
-    for action in reversed(actions[:index]):
-        if action.op == FORWARD:
-            return f"s[{step}] in the core" if action.step == step else f"the saved s[{step}]"
-        if action.op == RESTORE_HIDDEN:
-            break
-    return f"the saved s[{step}]"
+def _restart_purpose(step: int | None, where: str, never: str) -> str:
+    return f"kept, but {never}" if step is None else f"the forward restarts {where} for step {step}"
