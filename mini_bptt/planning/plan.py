@@ -66,18 +66,23 @@ def make_request(
             f"model='paper' for {strategy!r} restarts from saved internal states, so it needs "
             "internal_has_output=True (use model='optimal')"
         )
-    grains = problem.grains
-    if strategy in DP_STRATEGIES:
-        smallest = grains.hidden  # h[0] is saved from the start
-    else:  # a fixed shape: feasible exactly when its own peak fits
-        smallest = baseline_peak(strategy, problem.steps, grains.hidden, grains.internal)
+    smallest = least_budget(problem, strategy)
     if problem.budget < smallest:
         raise InfeasibleMemoryError(
             f"memory {arguments.shown(memory)} is below the smallest feasible for strategy "
             f"{strategy!r} with steps={problem.steps}, alpha={alpha}: "
-            f"{grains.in_units(smallest)} units"
+            f"{problem.grains.in_units(smallest)} units"
         )
     return Request(problem, strategy, model)
+
+
+def least_budget(problem: Problem, strategy: str) -> int:
+    """The smallest budget, in grains, at which ``strategy`` has a plan for ``problem``."""
+    grains = problem.grains
+    if strategy in DP_STRATEGIES:
+        return grains.hidden  # h[0] is saved from the start
+    # a fixed shape: feasible exactly when its own peak fits
+    return baseline_peak(strategy, problem.steps, grains.hidden, grains.internal)
 
 
 @contextlib.contextmanager

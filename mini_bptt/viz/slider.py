@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from mini_bptt.common import arguments
-from mini_bptt.planning.plan import plan
+from mini_bptt.planning.plan import least_budget, make_request, plan
 from mini_bptt.planning.problem import Problem
 from mini_bptt.viz.plots import _pyplot, plot_memory, plot_plan
 
@@ -152,16 +152,13 @@ def budget_slider_html(
     count = arguments.positive_int("budgets", budgets, minimum=2)
     if count > MAX_SLIDER_BUDGETS:
         raise ValueError(f"budgets must be from 2 to {MAX_SLIDER_BUDGETS}, got {count}")
-    problem = Problem.of(steps, 1, alpha, internal_has_output)  # names a bad steps or alpha
-    grains = problem.grains
+    # names any bad argument now, before a picture is drawn
+    request = make_request(steps, "100%", alpha, strategy, model, internal_has_output)
+    grains = request.problem.grains
     options = dict(
         alpha=alpha, strategy=strategy, model=model, internal_has_output=internal_has_output
     )
-    plan(steps, float(problem.full_bptt_peak), **options)  # names a bad argument now
-    top = grains.whole_grains(problem.full_bptt_peak)
-    bottom = grains.hidden
-    while bottom < top and not _feasible(steps, Fraction(bottom, grains.hidden), options):
-        bottom += 1  # the strategy's least budget (a baseline needs its own peak)
+    top, bottom = request.problem.budget, least_budget(request.problem, strategy)
     picked = sorted({round(bottom + k * (top - bottom) / (count - 1)) for k in range(count)})
     plt = _pyplot()
     frames = []
@@ -194,14 +191,6 @@ def budget_slider_html(
         image=frames[first]["image"],
         frames=json.dumps(frames),
     )
-
-
-def _feasible(steps: int, memory: Fraction, options: dict) -> bool:
-    try:
-        plan(steps, memory, **options)
-    except ValueError:
-        return False
-    return True
 
 
 # {{ and }} are literal braces of the JavaScript; {ident} and the like are filled in
