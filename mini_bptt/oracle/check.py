@@ -139,9 +139,8 @@ def check(
     kinds = (SAVE_HIDDEN in saved, SAVE_INTERNAL in saved)
     strategy = {(True, True): "msm", (False, True): "ism"}.get(kinds, "hsm")
     seconds = limits.current().check_seconds
-    common = dict(alpha=alpha, internal_has_output=internal_has_output)
-    own, own_note = cost_within(seconds, steps, memory, strategy=strategy, **common)
-    best, best_note = cost_within(seconds, steps, memory, strategy="msm", **common)
+    own, own_note = cost_within(seconds, problem, strategy=strategy)
+    best, best_note = cost_within(seconds, problem, strategy="msm")
     # the class's DP is never larger than MSM's, so one reason covers both
     reason = own_note or best_note
     note = f"optimum not computed: {reason}" if reason else ""

@@ -264,18 +264,12 @@ def cost(
         return _count(tables, request, progress)
 
 
-def cost_within(
-    seconds: float,
-    steps: int,
-    memory: int | float | str,
-    *,
-    alpha: int | float,
-    strategy: str,
-    internal_has_output: bool,
-) -> tuple[int | None, str]:
-    """``(cost(...), "")`` of the optimal model when its DP fits the memory limit and an
-    estimated ``seconds``, else ``(None, why not)``. Never fills a table past those."""
-    request = make_request(steps, memory, alpha, strategy, "optimal", internal_has_output)
+def cost_within(seconds: float, problem: Problem, *, strategy: str) -> tuple[int | None, str]:
+    """``(cost(...), "")`` of the optimal model for an already checked ``problem`` (its
+    budget at least ``h[0]``) and ``strategy`` ("hsm", "ism" or "msm"), when its DP fits
+    the memory limit and an estimated ``seconds``; else ``(None, why not)``. Never fills a
+    table past those."""
+    request = Request(problem, strategy, "optimal")
     with tables_for(request) as tables:
         reason = why_tables_do_not_fit(tables, request, seconds)
         if reason:
