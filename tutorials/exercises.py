@@ -7,6 +7,11 @@ the test suite runs every solution through its checker.
 
 from __future__ import annotations
 
+import math
+import numbers
+import re
+import time
+
 import numpy as np
 
 import mini_bptt as mb
@@ -24,48 +29,174 @@ def _full_bptt_peak(answer) -> tuple[bool, str]:
     return answer == peak, "h[0], then the internal states of steps 1..T-1 (step T's is the core)"
 
 
-def _recompute_forwards(answer) -> tuple[bool, str]:
-    return answer == mb.cost(10, 1, strategy="recompute"), "step i is computed T - i + 1 times"
+def _run_trace(make, *args, **check_args) -> tuple[mb.CheckResult | None, str]:
+    """``mb.check``'s verdict on the actions ``make(*args)`` returns, or None and what went
+    wrong: ``make`` is the reader's function, so whatever it raises becomes a hint."""
+    try:
+        return mb.check(list(make(*args)), **check_args), ""
+    except Exception as exc:  # the reader's function may fail in any way: say which
+        return None, f"{type(exc).__name__}: {exc}"
 
 
-def _hsm_smallest_for_2t(answer) -> tuple[bool, str]:
-    smallest = next(m for m in range(1, 31) if mb.cost(30, m, strategy="hsm") <= 2 * 30 - 1)
-    return answer == smallest, "try mb.cost(30, m, strategy='hsm') for growing m"
+def _segment_reversal(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of (a, b) that returns a list of (op, step)"
+    for T in range(1, 9):  # one segment from h[0] to the end: standard BPTT
+        for alpha in (1, 2, 4.5):
+            full = 1 + alpha * (T - 1)
+            verdict, error = _run_trace(answer, 0, T, steps=T, memory=full, alpha=alpha)
+            case = f"a = 0, b = T = {T}, alpha = {alpha}, full BPTT's budget {full:g}"
+            if error or not verdict.valid:
+                return False, f"{case}: {error or verdict.error}"
+            if verdict.forward_count != T:
+                return False, f"{case}: {verdict.forward_count} forwards, one per step is {T}"
+    for T in range(2, 11):  # after a sweep that saved each segment's start, last to first
+        for k in range(1, T):
+            starts = range(0, T, k)
+
+            def segments(T=T, k=k, starts=starts):
+                actions = []
+                for i in range(1, T + 1):
+                    actions.append(("forward", i))
+                    if i in starts:
+                        actions.append(("save_hidden", i))
+                for a in reversed(starts):
+                    actions += answer(a, min(a + k, T))
+                    if a:
+                        actions.append(("free_hidden", a))
+                return actions
+
+            memory = len(starts) + 2 * (k - 1)  # the starts, and one segment less its core
+            verdict, error = _run_trace(segments, steps=T, memory=memory, alpha=2)
+            case = f"T = {T} in segments of {k}, alpha = 2, budget {memory}"
+            if error or not verdict.valid:
+                return False, f"{case}: {error or verdict.error}"
+            if verdict.forward_count != 2 * T:
+                return False, f"{case}: {verdict.forward_count} forwards, not the 2T = {2 * T}"
+    return True, ""
+
+
+def _keep_hidden_states(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of T that returns a list of (op, step)"
+    for T in range(1, 31):
+        memory = max(1, T - 1)
+        best = mb.cost(T, memory, strategy="hsm")
+        verdict, error = _run_trace(answer, T, steps=T, memory=memory)
+        if error or not verdict.valid:
+            return False, f"T = {T}, budget {memory}: {error or verdict.error}"
+        if verdict.forward_count != best:
+            return False, f"T = {T}: {verdict.forward_count} forwards, {best} is possible"
+    return True, ""
 
 
 def _c_of_t_2(answer) -> tuple[bool, str]:
     if not callable(answer):
         return False, "answer with a function of t"
-    wrong = [t for t in range(1, 301) if answer(t) != mb.cost(t, 2, strategy="hsm")]
-    return not wrong, f"wrong for t = {wrong[:3]}..." if wrong else ""
+
+    def wrong(t: int) -> str:
+        right = mb.cost(t, 2, strategy="hsm")
+        try:
+            got = answer(t)
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return f"for t = {t} it raised {type(exc).__name__}: {exc}"
+        return "" if got == right else f"for t = {t} it gives {got}, the recursion {right}"
+
+    for t in range(1, 301):
+        if hint := wrong(t):
+            return False, hint
+    start = time.perf_counter()
+    if hint := wrong(3000):
+        return False, hint
+    if time.perf_counter() - start > 0.2:  # a search over y would take hours at t = 10**9
+        return False, "right for t <= 300, but it searches: derive a formula in t"
+    for t in (10**6, 10**9 + 7):
+        if hint := wrong(t):
+            return False, hint
+    return True, ""
 
 
-def _c_3_2(answer) -> tuple[bool, str]:
-    return answer == mb.cost(3, 2, strategy="hsm"), "min over y of y + C(3 - y, 1) + C(y, 2)"
+def _longest_at_average(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of (m, a)"
+    cases = [(m, a) for m in range(1, 13) for a in range(1, m + 1)]
+    for m, a in cases + [(30, 5), (100, 3), (1000, 2)]:
+        try:
+            t = answer(m, a)
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return False, f"m = {m}, a = {a}: it raised {type(exc).__name__}: {exc}"
+        if not isinstance(t, numbers.Integral) or t < 1:
+            return False, f"m = {m}, a = {a}: {t!r} is not a whole number of steps"
+        t = int(t)
+        # C(t, m) - (a + 1) t falls, then rises: the longest fit is the last t at or below 0
+        if mb.cost(t, m, strategy="hsm") > (a + 1) * t:
+            return False, f"m = {m}, a = {a}: C({t}, {m}) is over {a + 1} forwards per step"
+        if mb.cost(t + 1, m, strategy="hsm") <= (a + 1) * (t + 1):
+            return False, (
+                f"m = {m}, a = {a}: {t + 1} steps fit too. Adding a step adds r + 1 forwards"
+            )
+    return True, ""
 
 
-def _lstm_alpha(answer) -> tuple[bool, str]:
-    return answer == mb.LSTMCell(3, 7).alpha, "count the (B, H) arrays of the cache; a state is 2H"
+def _free_the_start(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of T that returns a list of (op, step)"
+    for alpha in (1.5, 2, 4.5):
+        for T in range(1, 13):
+            best = mb.cost(T, alpha, alpha=alpha, strategy="ism")
+            verdict, error = _run_trace(answer, T, steps=T, memory=alpha, alpha=alpha)
+            case = f"T = {T}, alpha = {alpha}, budget {alpha}"
+            if error or not verdict.valid:
+                return False, f"{case}: {error or verdict.error}"
+            if verdict.forward_count > best:
+                return False, f"{case}: {verdict.forward_count} forwards, {best} is possible"
+    return True, ""
 
 
-def _hsm_beats_ism(answer) -> tuple[bool, str]:
-    first = next(
-        t
-        for t in range(2, 400)
-        if mb.cost(t, 10, alpha=4.5, strategy="hsm") < mb.cost(t, 10, alpha=4.5, strategy="ism")
-    )
-    return answer == first, "compare mb.cost(t, 10, alpha=4.5, strategy=...) for growing t"
+def _ism_beats_hsm(answer) -> tuple[bool, str]:
+    if not isinstance(answer, numbers.Real) or isinstance(answer, bool):
+        return False, "answer with a budget in units: a number"
+    T, alpha = 5, 4.5
+
+    def forwards(memory) -> tuple[int, int]:
+        return tuple(mb.cost(T, memory, alpha=alpha, strategy=s) for s in ("ism", "hsm"))
+
+    # with alpha = 9/2 every count changes at a multiple of half a unit, if at all
+    budgets = [k / 2 for k in range(2, int(2 * (1 + alpha * (T - 1))) + 1)]
+    first = next(m for m in budgets if forwards(m)[0] < forwards(m)[1])
+    if answer == first:
+        return True, ""
+    if not 1 <= answer <= budgets[-1]:
+        return False, f"a budget from 1 unit (h[0]) to full BPTT's {budgets[-1]:g}"
+    ism, hsm = forwards(answer)
+    if ism < hsm:
+        return False, f"at {answer} units ISM needs {ism} forwards, HSM {hsm}: and below?"
+    return False, f"at {answer} units ISM needs {ism} forwards, HSM {hsm}"
 
 
-def _optimal_trace(answer) -> tuple[bool, str]:
-    try:
-        verdict = mb.check(answer, steps=4, memory=2, alpha=1)
-    except (TypeError, ValueError) as exc:
-        return False, str(exc)
-    if not verdict.valid:
-        return False, verdict.error
-    best = mb.cost(4, 2, alpha=1, strategy="hsm")
-    return verdict.forward_count == best, f"valid, {verdict.forward_count} forwards; best {best}"
+# the broken rule, by the words of mb.check's message
+_RULES = {
+    "over the budget": "budget",
+    "needs the cursor": "cursor",
+    "is not saved": "not saved",
+    "in order T..1": "order",
+    "in the core": "core",
+}
+
+
+def _predicted_error(answer) -> tuple[bool, str]:
+    if not isinstance(answer, tuple | list) or len(answer) != 2:
+        return False, "answer with a pair (index, rule), such as (3, 'cursor')"
+    actions = list(mb.plan(7, 3, strategy="hsm").actions)
+    del actions[next(k for k, a in enumerate(actions) if a.op == "free_hidden")]
+    error = mb.check(actions, steps=7, memory=3).error
+    index = int(re.match(r"action (\d+) ", error).group(1))
+    rule = next(name for words, name in _RULES.items() if words in error)
+    if answer[0] != index:
+        return False, "count from 0 in the list without the deleted action, and tally memory"
+    if answer[1] != rule:
+        return False, f"right action; which rule does it break: {', '.join(_RULES.values())}?"
+    return True, ""
 
 
 def _over_budget_trace(answer) -> tuple[bool, str]:
@@ -78,33 +209,141 @@ def _over_budget_trace(answer) -> tuple[bool, str]:
     return over and free.valid, "valid with all the memory in the world, over 2 units"
 
 
-def _predicted_ratio(answer) -> tuple[bool, str]:
+def _max_forwards_per_step(answer) -> tuple[bool, str]:
     if not callable(answer):
-        return False, "answer with a function of (forward_per_step, beta)"
-    cases = [(1.0, 2.0), (1.95, 1.8), (3.0, 0.5)]
-    right = [(f + b) / (1 + b) for f, b in cases]  # forwards plus backwards, over T(1 + beta)
-    got = [answer(f, b) for f, b in cases]
-    return bool(np.allclose(got, right)), "time ~ forward count + beta T, over T (1 + beta)"
+        return False, "answer with a function of (ratio, beta)"
+    cases = [(1.33, 2.0), (1.5, 1.8), (2.0, 0.5), (1.1, 3.0)]
+    try:
+        most = [float(answer(ratio, beta)) for ratio, beta in cases]
+    except Exception as exc:  # the reader's function may fail in any way: say which
+        return False, f"it raised {type(exc).__name__}: {exc}"
+    # the prediction of the notebook, at the answer's F, should give each ratio back
+    predicted = [(f + beta) / (1 + beta) for f, (_, beta) in zip(most, cases, strict=True)]
+    right = np.allclose(predicted, [ratio for ratio, _ in cases], rtol=1e-12, atol=0)
+    return bool(right), "put your F into (F + beta) / (1 + beta): it should give the ratio"
 
 
-def _two_forwards_budget(answer) -> tuple[bool, str]:
-    percents = [p for p in range(1, 101) if mb.cost(500, f"{p}%", alpha=4.5) <= 2 * 500]
-    return answer == f"{percents[0]}%", "try mb.cost(500, f'{p}%', alpha=4.5) for p = 1, 2, ..."
+def _kept_after(steps: int, forget_bias: float) -> float:
+    """What an LSTM whose weights are all zero but the forget gate's bias keeps of c_0 = 1
+    after ``steps`` steps of zero input (so that c_t = f c_{t-1}: g = tanh(0) = 0)."""
+    cell = mb.LSTMCell(1, 1, forget_bias=forget_bias)
+    cell.params["W_xh"][:] = 0.0
+    cell.params["W_hh"][:] = 0.0
+    state, x = np.array([[0.0, 1.0]]), np.zeros((1, 1))  # [h_0 | c_0]
+    for _ in range(steps):
+        state, _ = cell.forward(state, x)
+    return float(state[0, 1])
+
+
+def _forget_bias(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of (T, p)"
+    for steps, p in [(500, 0.29), (100, 0.5), (1000, 0.1), (20, 0.9)]:
+        try:
+            bias = float(answer(steps, p))
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return False, f"T = {steps}, p = {p}: it raised {type(exc).__name__}: {exc}"
+        if not math.isfinite(bias):
+            return False, f"T = {steps}, p = {p}: {bias} is not a bias"
+        kept = _kept_after(steps, bias)
+        if kept < p * (1 - 1e-9):
+            return False, f"T = {steps}, p = {p}: with b = {bias:.4g} the cell keeps {kept:.4g}"
+        if _kept_after(steps, bias - 1e-3) >= p:
+            return False, f"T = {steps}, p = {p}: b = {bias:.4g} keeps {kept:.4g}; less will do"
+    return True, ""
+
+
+def _midpoint_forwards(answer) -> tuple[bool, str]:
+    def forwards(t: int, m: int) -> int:
+        # what plan_from_policy writes with y = ceil(t / 2): it runs when t <= 2 or m = 1
+        if t <= 1:
+            return t
+        if t <= 2 or m == 1:
+            return t + forwards(t - 1, m)
+        y = (t + 1) // 2
+        return y + forwards(t - y, m - 1) + forwards(y, m)
+
+    best = mb.cost(20, 4, strategy="hsm")
+    return answer == forwards(20, 4), f"more than the optimal {best}: count the plan's forwards"
+
+
+def _ism_plan(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function (T, m, alpha) -> list of actions"
+    for steps, memory, alpha in [(12, 5, 2), (16, 9, 2), (10, 4, 3), (15, 10, 4.5)]:
+        case = f"T={steps}, m={memory}, alpha={alpha}"
+        try:
+            verdict = mb.check(answer(steps, memory, alpha), steps, memory, alpha=alpha)
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return False, f"{case}: it raised {exc!r}"
+        paper = mb.cost(steps, memory, alpha=alpha, strategy="ism", model="paper")
+        if not verdict.valid:
+            return False, f"{case}: {verdict.error}"
+        if verdict.strategy != "ism":
+            return False, f"{case}: save internal states (this memory has room), never hidden"
+        if verdict.forward_count > paper:
+            return False, f"{case}: {verdict.forward_count} forwards, the recursion gives {paper}"
+    return True, ""
+
+
+def _internal_state_executor(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function like run_plan"
+    steps = 12
+    cell = mb.RNNCell(3, 5, seed=7)
+    rng = np.random.default_rng(7)
+    xs, h0 = rng.normal(size=(steps, 2, 3)), rng.normal(size=(2, 5))
+    head = mb.MSEHead(rng.normal(size=(steps, 2, 5)))
+
+    def forward_step(i, h_prev):
+        return cell.forward(h_prev, xs[i - 1])
+
+    def backward_step(i, cache, carry, grads):
+        _, dh, _ = head.loss_and_grads(i - 1, cell.output_of(cache))
+        carry, dparams = cell.backward(cache, carry + dh)
+        for name, d in dparams.items():
+            grads[name] += d
+        return carry
+
+    full = mb.full_bptt(cell, xs, h0, head)
+    for plan in (  # both save, restore and free internal states
+        mb.plan(steps, 6, alpha=cell.alpha),
+        mb.plan(steps, 7, alpha=cell.alpha, strategy="ism", model="paper"),
+    ):
+        case = f"the {plan.strategy} plan for T={steps}, memory={plan.memory}"
+        expected = list(mb.execute(plan, cell, xs, h0, head).memory_timeline)
+        grads = {name: np.zeros_like(p) for name, p in cell.params.items()}
+        try:
+            dh0, forwards, timeline = answer(plan.actions, forward_step, backward_step, h0, grads)
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return False, f"{case}: it raised {exc!r}"
+        if not all(np.array_equal(grads[k], full.grads[k]) for k in full.grads):
+            return False, f"{case}: the gradients are not those of full BPTT"
+        if not np.array_equal(dh0, full.dh0):
+            return False, f"{case}: dL/dh0 is not that of full BPTT"
+        if forwards != plan.forward_count:
+            return False, f"{case}: {forwards} forwards counted, the plan has {plan.forward_count}"
+        if list(timeline) != expected:
+            return False, f"{case}: memory after each action should begin {expected[:6]}"
+    return True, ""
 
 
 CHECKERS = {
     "01.1": _rnn_alpha_with_preactivation,
     "01.2": _full_bptt_peak,
-    "02.1": _recompute_forwards,
-    "02.2": _hsm_smallest_for_2t,
-    "03.1": _c_3_2,
-    "03.2": _c_of_t_2,
-    "04.1": _lstm_alpha,
-    "04.2": _hsm_beats_ism,
-    "05.1": _optimal_trace,
+    "02.1": _segment_reversal,
+    "02.2": _keep_hidden_states,
+    "03.1": _c_of_t_2,
+    "03.2": _longest_at_average,
+    "04.1": _free_the_start,
+    "04.2": _ism_beats_hsm,
+    "05.1": _predicted_error,
     "05.2": _over_budget_trace,
-    "06.1": _predicted_ratio,
-    "06.2": _two_forwards_budget,
+    "06.1": _max_forwards_per_step,
+    "06.2": _forget_bias,
+    "07.1": _midpoint_forwards,
+    "07.2": _ism_plan,
+    "07.3": _internal_state_executor,
 }
 
 
