@@ -10,6 +10,7 @@ import numpy as np
 
 import mini_bptt as mb
 from mini_bptt.cells.bptt import reverse_step, zero_grads
+from mini_bptt.figures import lstm_lengths
 from mini_bptt.figures._io import figure, save, write_csv
 from mini_bptt.machine import interleaved_medians, keep_freed_memory, traced_peak
 
@@ -30,7 +31,8 @@ class Runs:
     """The cell runs done and to do, reported as ``progress(done, total)``.
 
     Every run of a plan or of full BPTT counts one: at T = 1000 they take 1.2 s (full
-    BPTT) to 1.6 s (5%), so their count is a fair measure of the time left. ``total`` is
+    BPTT) to 1.6 s (5%), and the runs at the other lengths (T = 100 to 3000) about as
+    long on average, so their count is a fair measure of the time left. ``total`` is
     an estimate until the 95% point is found, then exact."""
 
     def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
@@ -88,13 +90,18 @@ def run(out: Path, quick: bool, progress: Callable[[int, int], None] | None = No
 
     ``progress(done, total)`` is called after each run of the cell (minutes in all
     at T = 1000), ``total`` being the runs still to come plus those done."""
-    cell, xs, h0, head = lstm_problem(*((200, 8, 16, 32) if quick else (1000, 32, 64, 128)))
+    shape = (8, 16, 32) if quick else (32, 64, 128)  # batch, inputs, hidden
+    cell, xs, h0, head = lstm_problem(200 if quick else 1000, *shape)
     steps, repeats = len(xs), 1 if quick else 5
+    others = [t for t in lstm_lengths.lengths(quick) if t != steps]
+    # the other lengths: fewer repeats, as the T = 3000 runs take three times as long
+    other_repeats = 1 if quick else 3
+    other_runs = len(others) * lstm_lengths.runs_per_length(other_repeats)
     # until the point is found, a guess: the budgets, a new 95% point and full BPTT,
     # each timed twice (a warm-up round before the second) and traced once; one probe
-    # finds the point; and a repeat of backward_over_forward per repeat
+    # finds the point; a repeat of backward_over_forward per repeat; the other lengths
     sweep = len(BUDGETS) + 2
-    work = Runs(progress, (2 * repeats + 2) * sweep + repeats)
+    work = Runs(progress, (2 * repeats + 2) * sweep + repeats + other_runs)
     full_bytes = traced_peak(lambda: mb.full_bptt(cell, xs, h0, head))
     work.tick()
     point, traced = point_of_95_percent(cell, xs, h0, head, full_bytes, work)
@@ -103,7 +110,7 @@ def run(out: Path, quick: bool, progress: Callable[[int, int], None] | None = No
     runs = {b: (lambda p=p: mb.execute(p, cell, xs, h0, head)) for b, p in plans.items()}
     runs["full BPTT"] = lambda: mb.full_bptt(cell, xs, h0, head)
     untraced = [name for name in runs if name not in traced and name != "full BPTT"]
-    work.total = work.done + (2 * repeats + 1) * len(runs) + len(untraced) + repeats
+    work.total = work.done + (2 * repeats + 1) * len(runs) + len(untraced) + repeats + other_runs
     timed = {name: work.counted(job) for name, job in runs.items()}
     wall = interleaved_medians(timed, repeats)
     # Full BPTT allocates every internal state afresh; by default malloc hands that memory
@@ -111,12 +118,18 @@ def run(out: Path, quick: bool, progress: Callable[[int, int], None] | None = No
     # memory kept, as a caching allocator would (a process-wide setting, so second), after
     # one unmeasured round that lets the allocator keep what each run needs.
     warm = dict.fromkeys(runs, np.nan)
-    if keep_freed_memory():
+    kept = keep_freed_memory()
+    if kept:
         for job in timed.values():
             job()
         warm = interleaved_medians(timed, repeats)
     else:
         work.total -= (repeats + 1) * len(runs)
+    # after that setting: full BPTT's page faults grow with T and would bend the trend
+    by_length = [
+        lstm_lengths.measure(lambda t: lstm_problem(t, *shape), t, other_repeats, work.tick)
+        for t in others
+    ]
     for name in untraced:  # the budgets the search did not run already
         traced[name] = traced_peak(runs[name])
         work.tick()
@@ -189,7 +202,29 @@ def run(out: Path, quick: bool, progress: Callable[[int, int], None] | None = No
     right.legend(fontsize="small")
     right.grid(alpha=0.3)
     save(fig, out / "lstm_experiment.png")
-    results = {"steps": steps, "backward_over_forward_time": round(ratio, 3), "point": point}
+    five, seconds = plans["5%"], warm if kept else wall  # timed as the other lengths were
+    by_length.append(
+        (
+            steps,
+            five.forward_count / steps,
+            five.peak_memory,
+            traced["5%"],
+            full_bytes,
+            traced["5%"] / full_bytes,
+            round(seconds["5%"], 6),
+            round(seconds["full BPTT"], 6),
+            seconds["5%"] / seconds["full BPTT"],
+        )
+    )
+    lengths = lstm_lengths.write(out, sorted(by_length), lambda f: _predicted(f, ratio), kept)
+    results = {
+        "steps": steps,
+        "backward_over_forward_time": round(ratio, 3),
+        "point": point,
+        "shape": dict(zip(("batch", "inputs", "hidden"), shape, strict=True)),
+        "alpha": cell.alpha,
+        "by_length": lengths,
+    }
     for key, row in (("5%", next(r for r in rows if r[0] == "5%")), ("point", rows[0])):
         results |= {
             f"memory_saved_at_{key}": round(1 - row[5], 4),

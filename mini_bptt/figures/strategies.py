@@ -47,7 +47,20 @@ def run(out: Path, quick: bool) -> dict:
     )
     save(fig, out / "strategies.png")
     five = 0.05 * (1 + 5 * (steps - 1))
+    cost = {r[:4]: r[4] for r in rows}  # (alpha, strategy, model, memory) -> forwards
+    # MSM may save either kind of state, so it should never cost more than HSM or ISM
+    excess = {
+        model: max(
+            cost[a, "msm", model, m] - min(cost[a, "hsm", model, m], cost[a, "ism", model, m])
+            for a in ALPHAS
+            for m in range(1, top + 1)
+        )
+        for model in ("optimal", "paper")
+    }
     return {
+        "msm_excess_over_hsm_ism": excess,
+        "alphas": ALPHAS,
+        "largest_memory": top,
         "msm_forward_per_step_at_5%_alpha5": round(mb.cost(steps, "5%", alpha=5) / steps, 4),
         "msm_paper_forward_per_step_at_5%_alpha5": round(
             mb.cost(steps, "5%", alpha=5, model="paper") / steps, 4

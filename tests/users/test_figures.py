@@ -1,13 +1,14 @@
-"""``reproduce --quick`` writes every figure, and every number in its CSVs is what the
-library computes (nothing typed by hand)."""
+"""``reproduce --quick`` writes every figure, every number in its CSVs is what the
+library computes (nothing typed by hand), and every verdict of REPORT.md follows from
+the numbers it judges."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
-import os
+import re
 import shutil
-import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,22 +16,32 @@ import pytest
 
 import mini_bptt as mb
 from mini_bptt import reproduce as reproduce_module
-from mini_bptt.figures import FIGURES
+from mini_bptt.figures import FIGURES, verdicts
 from mini_bptt.figures.bounds import a_bound
-from mini_bptt.oracle import trace_file
-from mini_bptt.oracle.trace_file import staged_folder
+from mini_bptt.figures.claims import claims
+from mini_bptt.figures.verdicts import OUTCOMES
 from mini_bptt.planning.hsm_closed_form import hsm_cost
 from mini_bptt.reproduce import reproduce
 from mini_bptt.viz import memory_timeline
 from tests.oracle.test_executor import saved_bound, working_set
+from tests.users.test_report import snapshot
 
 CALLS: list[tuple] = []  # the progress reports of the module's one quick run
+RESULTS: dict = {}  # what each figure of that run returned, as REPORT.md was written from
 
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("figures")
-    reproduce(folder, quick=True, progress=lambda *args: CALLS.append(args))
+    written = reproduce_module._report
+
+    def report(results, *args):
+        RESULTS.update(copy.deepcopy(results))
+        return written(results, *args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reproduce_module, "_report", report)
+        reproduce(folder, quick=True, progress=lambda *args: CALLS.append(args))
     finished = [c for c in CALLS if c[4] is None]
     assert [c[0] for c in finished] == list(range(1, len(FIGURES) + 1))
     return folder
@@ -42,12 +53,93 @@ def rows(out: Path, name: str) -> list[dict]:
 
 
 def test_every_figure_and_the_report_exist(out):
-    for module in FIGURES:
-        name = module.__name__.rsplit(".", 1)[1]
-        assert (out / f"{name}.png").stat().st_size > 10_000, name
+    names = [module.__name__.rsplit(".", 1)[1] for module in FIGURES]
+    for name in [*names, "lstm_lengths"]:
+        png = (out / f"{name}.png").read_bytes()
+        assert len(png) > 10_000, name
+        assert png.startswith(b"\x89PNG") and b"Software\x00Matplotlib" in png[:200], name
         assert rows(out, name), name
+    assert rows(out, "bounds_table")
     report = (out / "REPORT.md").read_text()
     assert "cores" in report  # the machine it ran on
+
+
+HEADER = "| paper | the paper says | we measure | verdict | output |"
+WHERE = re.compile(
+    r"(Fig\. \d+(, (left|right))? \(§\d+\)|§\d+(, §\d+)*( \(implied\))?)(, abstract)?"
+)
+
+
+def report_table(out: Path) -> list[list[str]]:
+    """The cells of REPORT.md's table of claims, one list per row."""
+    lines = (out / "REPORT.md").read_text().splitlines()
+    start = lines.index(HEADER) + 2
+    end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
+    return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[start:end]]
+
+
+def test_every_report_row_names_the_paper_figure_and_a_verdict(out):
+    table = report_table(out)
+    assert len(table) == len(claims(RESULTS)) >= 20
+    for where, says, measure, verdict, output in table:
+        assert WHERE.fullmatch(where), where
+        assert says and measure
+        assert verdict.startswith(OUTCOMES), verdict
+        assert (out / output.strip("`")).stat().st_size > 10_000
+    assert {row[0].split(" (")[0] for row in table} >= {"Fig. 1", "Fig. 2", "Fig. 5"}
+    counted = {
+        o: sum(row[3].startswith(o + (" (" if o == "reproduced" else ":")) for row in table)
+        for o in OUTCOMES
+    }
+    summary = f"{len(table)} claims: " + ", ".join(f"{n} {o}" for o, n in counted.items())
+    assert summary + "." in (out / "REPORT.md").read_text()
+
+
+def verdict_of(results: dict, where: str, says: str) -> str:
+    (row,) = [c for c in claims(results) if c.where == where and c.says.startswith(says)][:1]
+    return str(row.verdict)
+
+
+@pytest.mark.parametrize(
+    "figure, key, good, bad, where, says",
+    [
+        ("lstm_experiment", "time_ratio_at_5%", 1.34, 1.9, "§8, abstract", "..."),
+        ("lstm_experiment", "memory_saved_at_5%", 0.948, 0.6, "§8, abstract", "LSTM"),
+        ("hsm_cost_vs_memory", "chen_T1000_forward_per_step", 2.01, 3.0, "Fig. 2 (§3)", "Chen"),
+        ("divide_and_conquer", "parts_off_the_recursion", 0, 2, "Fig. 1 (§3)", "An optimal"),
+        ("bounds", "largest_exact_over_a_bound", 0.99, 1.01, "§6", "t < m^a"),
+    ],
+)
+def test_a_report_verdict_flips_with_its_measurement(out, figure, key, good, bad, where, says):
+    """The verdicts REPORT.md prints are computed from the results, not typed."""
+    results = copy.deepcopy(RESULTS)
+    results[figure][key] = good
+    assert verdict_of(results, where, says).startswith("reproduced (")
+    results[figure][key] = bad
+    assert verdict_of(results, where, says).startswith("not reproduced: ")
+
+
+def test_a_chen_verdict_follows_both_accountings(out):
+    results = copy.deepcopy(RESULTS)
+    fixed = results["memory_at_fixed_cost"]
+    fixed["ratio_by_beta"][0], fixed["ratio_to_chen_plan_by_beta"][0] = 0.9, 0.6
+    assert verdict_of(results, "Fig. 6, left (§7)", "For 2").startswith("reproduced (")
+    fixed["ratio_by_beta"][0] = 1.36  # the paper's sqrt(t)(1 + beta) only
+    assert verdict_of(results, "Fig. 6, left (§7)", "For 2").startswith(verdicts.DIFFERENT)
+    fixed["ratio_to_chen_plan_by_beta"][0] = 1.05
+    assert verdict_of(results, "Fig. 6, left (§7)", "For 2").startswith("not reproduced")
+
+
+def test_the_report_explains_chens_memory_with_the_numbers_of_its_run(out):
+    report = (out / "REPORT.md").read_text()
+    section = report.split("## Chen's memory, counted two ways (the beta = 0 rows)")[1]
+    section = section.split("\n## ")[0]
+    steps = RESULTS["memory_at_fixed_cost"]["steps"]
+    for beta in (0, 1, 4, 9):
+        peak = mb.plan(steps, "100%", alpha=1 + beta, strategy="chen").peak_memory
+        assert f" {peak}," in section or f" {peak} units" in section
+    fewest = mb.cost(steps, math.sqrt(steps), alpha=1) / steps
+    assert f"needs are {fewest:.3f} per step (more than Chen's own cost)" in section
 
 
 def test_report_is_written_last_and_lists_the_files_of_its_run(out):
@@ -101,10 +193,6 @@ def test_the_lstm_total_becomes_exact_when_the_sweep_differs_from_the_guess(
     assert calls[-1][0] == calls[-1][1] < calls[0][1]  # fewer than guessed, and counted
 
 
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
-
-
 def previous_run(out: Path, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
     """A copy of the module's run, each file marked so that a new one over it would show
     (the figures are deterministic: a new run writes the same bytes)."""
@@ -130,81 +218,6 @@ def test_an_interrupted_reproduce_leaves_the_previous_outputs_as_they_were(out, 
     assert snapshot(folder) == before  # no file new, changed or removed; no staging folder
 
 
-def fake_figure(name: str, fail: bool = False) -> types.ModuleType:
-    module = types.ModuleType(f"mini_bptt.figures.{name}")
-
-    def run(out: Path, quick: bool) -> dict:
-        (out / f"{name}.csv").write_text(f"new {name}")
-        if fail:
-            raise RuntimeError(f"{name} failed")
-        return {}
-
-    module.run = run
-    return module
-
-
-@pytest.fixture
-def fake_figures(monkeypatch):
-    figures = (fake_figure("first"), fake_figure("second"))
-    monkeypatch.setattr(reproduce_module, "FIGURES", figures)
-    monkeypatch.setattr(reproduce_module, "_report", lambda r, files, *_: ", ".join(files))
-    return figures
-
-
-def test_a_figure_that_raises_leaves_the_previous_outputs(fake_figures, monkeypatch, tmp_path):
-    folder = tmp_path / "output"
-    folder.mkdir()
-    (folder / "first.csv").write_text("old first")
-    before = snapshot(folder)
-    monkeypatch.setattr(reproduce_module, "FIGURES", (*fake_figures, fake_figure("third", True)))
-    with pytest.raises(RuntimeError, match="third failed"):
-        reproduce(folder)
-    assert snapshot(folder) == before
-
-
-def test_moving_the_files_in_is_all_or_nothing(fake_figures, monkeypatch, tmp_path):
-    """Interrupted at each os.replace of the move (REPORT.md last), the folder holds its
-    previous files, byte for byte; uninterrupted, every new one."""
-    folder = tmp_path / "output"
-    folder.mkdir()
-    for name in ("first.csv", "REPORT.md", "unrelated.txt"):
-        (folder / name).write_text(f"old {name}")
-    before = snapshot(folder)
-    real_replace, moved = os.replace, []
-
-    def replace(source, target):
-        moved.append(Path(target).name)
-        if len(moved) == stop_at:
-            raise KeyboardInterrupt
-        real_replace(source, target)
-
-    monkeypatch.setattr(trace_file.os, "replace", replace)
-    for stop_at in range(1, 4):
-        moved.clear()
-        with pytest.raises(KeyboardInterrupt):
-            reproduce(folder)
-        assert snapshot(folder) == before, stop_at
-    stop_at = 0
-    moved.clear()
-    reproduce(folder)
-    assert moved == ["first.csv", "second.csv", "REPORT.md"]
-    assert snapshot(folder) == {
-        "REPORT.md": b"first.csv, second.csv",
-        "first.csv": b"new first",
-        "second.csv": b"new second",
-        "unrelated.txt": b"old unrelated.txt",
-    }
-
-
-def test_a_staged_folder_is_removed_however_its_block_ends(tmp_path):
-    with staged_folder(tmp_path / "made") as stage:
-        assert stage.parent == tmp_path / "made" and stage.name.startswith(".")
-    with pytest.raises(KeyboardInterrupt), staged_folder(tmp_path / "made") as stage:
-        (stage / "a.csv").write_text("new")
-        raise KeyboardInterrupt
-    assert list((tmp_path / "made").iterdir()) == []
-
-
 def test_report_quotes_the_numbers_measured(out):
     """The report's numbers are the ones computed here, not text of its template."""
     import re
@@ -222,10 +235,10 @@ def test_report_quotes_the_numbers_measured(out):
     assert float(point["bytes_over_full"]) <= 0.05  # the point holds 95% less, measured
     saved = 100 * round(1 - float(point["bytes_over_full"]), 4)
     assert f"95% less at a {point['budget']} budget ({saved:.1f}% measured)" in report
-    ratio = round(float(point["time_over_full"]), 3)
-    assert f"at {point['budget']}: {ratio:.2f}x measured (default malloc)" in report
     ratio = round(float(five["time_over_full"]), 3)
-    assert f"At 5%: {ratio:.2f}x" in report
+    assert f"at 5%: {ratio:.2f}x measured (default malloc)" in report
+    ratio = round(float(point["time_over_full"]), 3)
+    assert f"At {point['budget']}: {ratio:.2f}x" in report
 
 
 def test_hsm_csv(out):
@@ -262,6 +275,9 @@ def test_memory_at_fixed_cost_csv(out):
         chen = math.sqrt(steps) * alpha
         assert float(row["chen_memory"]) == round(chen, 4)
         assert float(row["ratio"]) == pytest.approx(memory / chen, rel=1e-12)
+        peak = mb.plan(steps, "100%", alpha=alpha, strategy="chen").peak_memory
+        assert float(row["chen_plan_memory"]) == peak
+        assert float(row["ratio_to_chen_plan"]) == pytest.approx(memory / peak, rel=1e-12)
 
 
 def test_cost_at_chen_memory_csv(out):
@@ -272,6 +288,59 @@ def test_cost_at_chen_memory_csv(out):
         assert int(row["msm_forward_count"]) == mb.cost(steps, memory, alpha=alpha)
         chen = mb.plan(steps, "100%", alpha=alpha, strategy="chen")
         assert float(row["chen_forward_per_step"]) == chen.forward_count / steps
+        assert float(row["chen_peak_memory"]) == chen.peak_memory
+        at_peak = mb.cost(steps, chen.peak_memory, alpha=alpha)
+        assert int(row["msm_forward_count_at_chen_peak"]) == at_peak <= chen.forward_count
+
+
+def test_divide_and_conquer_csv(out):
+    table = rows(out, "divide_and_conquer")
+    root = table[0]
+    plan = mb.plan(int(root["end"]), int(root["memory"]), strategy="hsm", model="paper")
+    assert int(root["forward_count"]) == plan.forward_count
+    assert int(root["end_action"]) == len(plan.actions)
+    for row in table:  # every sub-problem of the plan costs what the recursion says
+        t, m = int(row["end"]) - int(row["start"]), int(row["memory"])
+        assert int(row["forward_count"]) == int(row["recursion_C"]) == hsm_cost(t, m)
+    splits = [row for row in table if row["split_y"]]
+    assert splits and all(int(r["start"]) < int(r["split_y"]) < int(r["end"]) for r in splits)
+
+
+def test_bounds_table_csv(out):
+    table = rows(out, "bounds_table")
+    assert {int(r["steps"]) for r in table} == {100, 1000, 10_000, 100_000}
+    for row in table:
+        t, m, chen = int(row["steps"]), int(row["memory"]), row["chen_strategy"]
+        exact = hsm_cost(t, m)
+        assert float(row["dp_forward_per_step"]) == exact / t
+        assert int(row["bound_a_plus_1"]) == a_bound(t, m) // t
+        assert exact <= a_bound(t, m) and exact < 4 * t ** (1 + 1 / m)
+        assert float(row["chen_forward_per_step"]) == mb.cost(t, "100%", strategy=chen) / t
+        if t <= 10_000:
+            assert int(row["chen_memory"]) == mb.plan(t, "100%", strategy=chen).peak_memory
+        if row["regime"] == "log":  # equal memory: the DP is never dearer than the bisection
+            assert m == int(row["chen_memory"]) and exact <= mb.cost(t, "100%", strategy=chen)
+        else:
+            assert m == math.ceil(math.sqrt(t))
+
+
+def test_lstm_lengths_csv(out):
+    table = {int(r["steps"]): r for r in rows(out, "lstm_lengths")}
+    assert sorted(table) == [50, 100, 200]
+    alpha = mb.LSTMCell(16, 32, seed=0).alpha
+    for steps, row in table.items():
+        plan = mb.plan(steps, "5%", alpha=alpha)
+        assert float(row["forward_per_step"]) == plan.forward_count / steps
+        assert float(row["peak_memory_units"]) == plan.peak_memory
+        held = int(row["tracemalloc_peak_bytes"]) / int(row["full_tracemalloc_peak_bytes"])
+        assert float(row["bytes_over_full"]) == pytest.approx(held, rel=1e-12)
+        seconds = float(row["seconds"]) / float(row["full_seconds"])  # to the microsecond
+        assert float(row["time_over_full"]) == pytest.approx(seconds, rel=0.01)
+    five = {r["budget"]: r for r in rows(out, "lstm_experiment")}["5%"]  # measured once
+    assert table[200]["tracemalloc_peak_bytes"] == five["tracemalloc_peak_bytes"]
+    kept = RESULTS["lstm_experiment"]["by_length"]["timing"] == "freed memory kept"
+    column = "time_over_full" + ("_freed_memory_kept" if kept else "")
+    assert float(table[200]["time_over_full"]) == pytest.approx(float(five[column]))
 
 
 def test_bounds_csv(out):
