@@ -19,6 +19,7 @@ from mini_bptt.cli.commands import (
     run_command,
     table_command,
 )
+from mini_bptt.cli.online import online_command
 from mini_bptt.cli.options import UsageError, build_parser
 
 COMMANDS = {
@@ -26,6 +27,7 @@ COMMANDS = {
     "table": table_command,
     "run": run_command,
     "check": check_command,
+    "online": online_command,
     "reproduce": reproduce_command,
 }
 

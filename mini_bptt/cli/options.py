@@ -183,6 +183,32 @@ def build_parser() -> argparse.ArgumentParser:
         "trace", help="a regular file of JSON with steps, memory, alpha and actions, or - for stdin"
     )
 
+    p = sub.add_parser(
+        "online",
+        help="plan a loop of unknown length step by step: forwards against the offline "
+        "optimum, as CSV, or --json for the whole plan of one T",
+    )
+    p.add_argument("memory", type=_number("memory"), help="budget in hidden-state units")
+    p.add_argument(
+        "--steps",
+        type=_range("--steps", _count("--steps")),
+        required=True,
+        help="where the loop stops: e.g. 100, 1:200 or 50,500,5000",
+    )
+    p.add_argument(
+        "--alpha",
+        type=_number("--alpha"),
+        default=1,
+        help="internal-state size in hidden-state units (default 1)",
+    )
+    p.add_argument(
+        "--no-internal-output",
+        dest="internal_has_output",
+        action="store_false",
+        help="a saved internal state cannot restart the forward",
+    )
+    p.add_argument("--json", action="store_true", help="print the whole plan of one T as JSON")
+
     p = sub.add_parser("reproduce", help="regenerate the paper's figures and REPORT.md")
     p.add_argument("--out", default="paper_figures/output", help="output folder")
     p.add_argument("--quick", action="store_true", help="smaller sweeps (about a minute)")

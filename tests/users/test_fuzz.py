@@ -637,3 +637,41 @@ def test_the_fuzz_tests_draw_the_same_examples_on_every_run(pytestconfig):
         current = settings()
         assert current.derandomize and current.database is None and current.deadline is None
     assert FUZZ.derandomize == (asked in (None, "repeatable"))
+
+
+ONLINE_NAMES = ("memory", "alpha", "internal_has_output", "i", "steps", "finish", "reversal")
+
+
+@FUZZ
+@given(
+    memory=st.integers(1, 40) | nasty_scalars,
+    alpha=st.sampled_from([1, 2, 5, 1.5]) | nasty_scalars,
+    internal_has_output=st.booleans() | nasty_scalars,
+    steps=st.integers(0, 60),
+    calls=st.lists(
+        st.tuples(st.sampled_from(["step", "finish"]), st.integers(-2, 70) | nasty_scalars),
+        max_size=4,
+    ),
+)
+def test_the_online_planner_ends_in_answers_or_named_errors(
+    memory, alpha, internal_has_output, steps, calls
+):
+    """Any budget, a run of steps in order, then any calls (out of order, twice, after
+    ``finish``, with nasty values): each answers or raises a named error, and every plan
+    ``finish`` gives is valid within the memory."""
+    kwargs = dict(alpha=alpha, internal_has_output=internal_has_output)
+    try:
+        planner = mb.OnlinePlanner(memory, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        assert_named_error(exc, ONLINE_NAMES, (memory, kwargs))
+        return
+    calls = [("step", i) for i in range(1, steps)] + calls
+    for method, value in calls:
+        try:
+            answer = getattr(planner, method)(value)
+        except Exception as exc:  # noqa: BLE001
+            assert_named_error(exc, ONLINE_NAMES, (memory, kwargs, method, value))
+            continue
+        if method == "finish":
+            verdict = mb.check(answer.actions, steps=value, memory=memory, **kwargs)
+            assert verdict.valid, (memory, kwargs, value, verdict.error)
