@@ -86,18 +86,16 @@ import numpy as np
 from mini_bptt.planning import limits
 from mini_bptt.planning.actions import (
     BACKWARD,
-    FORWARD,
     FREE_HIDDEN,
     FREE_INTERNAL,
     RESTORE_HIDDEN,
     RESTORE_INTERNAL,
     SAVE_HIDDEN,
-    SAVE_INTERNAL,
     Action,
 )
 from mini_bptt.planning.emitter import Emitter
-from mini_bptt.planning.engine import BreakpointTables, best_split_option
-from mini_bptt.planning.table_spec import Run, Same, Single
+from mini_bptt.planning.engine import BreakpointTables
+from mini_bptt.planning.reversal_segments import emit_segment
 from mini_bptt.planning.units import Grains
 
 BIG = 1 << 60
@@ -277,15 +275,15 @@ class Reversal:
             elif what == "at once":
                 out.reverse_saved_internal(c)
             elif what == "use" and kind == HIDDEN:
-                _segment(out, self.tables, self.units, "S", c, e - c, free)
+                emit_segment(out, self.tables, self.units, "S", c, e - c, free)
             elif what == "use":
-                _segment(out, self.tables, self.units, "R", c, e - c, free - A)
+                emit_segment(out, self.tables, self.units, "R", c, e - c, free - A)
                 out.reverse_saved_internal(c)
             else:
                 out.emit(RESTORE_HIDDEN if kind == HIDDEN else RESTORE_INTERNAL, c)
                 out.emit(FREE_HIDDEN if kind == HIDDEN else FREE_INTERNAL, c)
                 out.forward_to(b)
-                _segment(out, self.tables, self.units, "P", b, e - b, free)
+                emit_segment(out, self.tables, self.units, "P", b, e - b, free)
         return out.actions
 
     def _choices(self):
@@ -379,60 +377,3 @@ def _validate(steps, hidden, internal, budget, units, flag) -> None:
                 "with internal_has_output=False the stored internal states must be a run "
                 "s[r..T-1] ending at step T - 1"
             )
-
-
-def _segment(out: Emitter, tables, units: Grains, kind: str, a: int, t: int, m: int) -> None:
-    """Emit the optimal model's plan of table ``kind`` (S, P or R) for ``t`` steps after
-    position ``a`` with ``m`` units, as ``dp_optimal.optimal_actions`` does for the whole."""
-    if t == 0:
-        return
-    specs = tables.by_name
-    H, A = units.hidden, units.internal
-
-    def sub(name: str, a: int, t: int, m: int):
-        if name == "P":
-            return lambda: solve_p(a, t, m)
-        return lambda: solve_start(name, a, t, m)
-
-    def save_then_reverse(name: str, y: int, t: int, m: int):
-        out.emit(SAVE_INTERNAL, y)
-        out.then(sub(name, y, t, m), lambda: out.reverse_saved_internal(y))
-
-    def solve_start(name: str, a: int, t: int, m: int) -> None:
-        owns_start = name == "S"
-        held = H if owns_start else 0
-        out.start_at(a)
-        if t == 1:
-            if owns_start:
-                out.emit(FREE_HIDDEN, a)
-            out.emit(FORWARD, a + 1)
-            out.emit(BACKWARD, a + 1)
-            return
-        option, y = best_split_option(tables, specs[name], t, m)
-        if isinstance(option, Run):
-            out.forward_to(a + t)
-            out.emit(BACKWARD, a + t)
-            out.then(sub(name, a, t - 1, m))
-        elif isinstance(option, Single):
-            if owns_start:
-                out.emit(FREE_HIDDEN, a)
-            out.emit(FORWARD, a + 1)
-            save_then_reverse(option.table, a + 1, t - 1, m - A)
-        else:
-            out.forward_to(a + y)
-            out.then(sub("P", a + y, t - y, m - held), sub(name, a, y, m))
-
-    def solve_p(a: int, t: int, m: int) -> None:
-        if t == 1:
-            out.emit(FORWARD, a + 1)
-            out.emit(BACKWARD, a + 1)
-            return
-        option, _ = best_split_option(tables, specs["P"], t, m)
-        if isinstance(option, Same):
-            out.emit(SAVE_HIDDEN, a)
-            out.then(sub("S", a, t, m))
-        else:
-            out.emit(FORWARD, a + 1)
-            save_then_reverse(option.table, a + 1, t - 1, m - A)
-
-    out.run(sub(kind, a, t, m))
