@@ -20,14 +20,19 @@ from mini_bptt.cells import (
     full_bptt,
 )
 from mini_bptt.oracle import (
+    ArrayComparison,
     CheckResult,
+    Departure,
     ExecutionResult,
     GradientComparison,
     MemoryReport,
+    OffPlanError,
     Recorder,
     check,
     compare_gradients,
     execute,
+    plan_patterns,
+    rule_covering_plans,
 )
 from mini_bptt.planning import (
     MODELS,
@@ -53,8 +58,10 @@ __all__ = [
     "OPS",
     "STRATEGIES",
     "Action",
+    "ArrayComparison",
     "Cell",
     "CheckResult",
+    "Departure",
     "ExecutionResult",
     "GradientComparison",
     "Head",
@@ -62,6 +69,7 @@ __all__ = [
     "LSTMCell",
     "MSEHead",
     "MemoryReport",
+    "OffPlanError",
     "OnlinePlanner",
     "Plan",
     "PlanError",
@@ -79,5 +87,7 @@ __all__ = [
     "execute",
     "full_bptt",
     "plan",
+    "plan_patterns",
     "resource_limits",
+    "rule_covering_plans",
 ]

@@ -185,23 +185,7 @@ def check_command(args) -> int:
         alpha=trace.alpha,
         internal_has_output=trace.internal_has_output,
     )
-    status = "valid" if verdict.valid else "INVALID"
-    own = verdict.strategy_optimal_forward_count
-    strategy = verdict.strategy + ("" if own is None else f" (its optimum {own})")
-    if verdict.optimal_forward_count is None:
-        optimum = "optimal_forward_count=not computed"
-    else:
-        optimum = (
-            f"optimal_forward_count={verdict.optimal_forward_count} overhead={verdict.overhead:.4f}"
-        )
-    print(
-        f"{status}: forward_count={verdict.forward_count} peak_memory={verdict.peak_memory} "
-        f"strategy={strategy} {optimum}"
-    )
-    if verdict.optimum_note:
-        print(f"note: {verdict.optimum_note}")
-    if verdict.error:
-        print(f"error: {verdict.error}")
+    print(verdict)  # the counts, the optimum, then error / note lines as they apply
     return 0 if verdict.valid else 1
 
 

@@ -19,13 +19,30 @@ The mapping is defined once, by the importer ``from_checkpoint_schedule``:
 - ``Copy`` of adjoint-dependency data ``n``: nothing (``backward n+1`` reads the saved
   ``s[n+1]``); ``Move``: ``free_internal n+1`` right after ``backward n+1``;
 - ``Move(n, storage, NONE)`` (a delete): ``free_hidden n`` or ``free_internal n+1``;
-- ``EndForward``, ``EndReverse``: nothing.
+- ``EndForward``: nothing; ``EndReverse``: the end (an online schedule would go on to
+  another reverse).
 
 When a key holds both kinds of data, a load is of the adjoint data if step ``n + 1``
 is the next to reverse, else of the restart data. A schedule whose first forward
 does not store restart data at 0 gets ``free_hidden 0`` before it, since it never
 asks for ``h[0]`` again. Adjoint-dependency data cannot restart the forward, so
 converted schedules are valid with ``internal_has_output=False``.
+
+**Units.** Every item their schedule keeps in storage is one saved item of ours: restart
+data is a hidden state (1 unit), adjoint data an internal state (``alpha`` units; their
+mixed schedule takes both to be one unit, so check it with ``alpha=1``). ``h[0]`` is one of
+the snapshots: our budget holds it from the start, as their ``snapshots`` (``snapshots_in_ram``)
+count the initial state, so ``Revolve(steps, s)`` and ``MultistageCheckpointSchedule(steps,
+s, 0)`` check with ``memory=s``.
+
+**Storage levels.** Our budget is one memory level. ``StorageType.RAM`` is in it;
+``StorageType.DISK`` is refused, naming the first action that stores, loads or deletes
+disk data, unless ``count_disk=True`` counts disk data in the same budget. Then an item
+stays counted until the schedule deletes it (a ``Move``) from every level that holds it,
+and data held on both levels at once is one item. ``TwoLevelCheckpointSchedule(period,
+b)`` then checks with ``memory = ceil(steps / period) + b``; ``HRevolve`` and
+``DiskRevolve`` keep disk data that they copy back to RAM until the end, so their peak in
+one budget can pass ``snapshots_in_ram + snapshots_on_disk``, and ``mb.check`` says where.
 
 ``to_checkpoint_schedule`` writes one of our plans in that vocabulary and checks
 that the importer reads it back action for action. Plans outside the importer's
@@ -39,38 +56,76 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
-from functools import lru_cache
 
+from mini_bptt.common import arguments
+from mini_bptt.oracle.interop_export import export_items, schedule_class, schedules_module
 from mini_bptt.planning.actions import (
     BACKWARD,
     FORWARD,
     FREE_HIDDEN,
     FREE_INTERNAL,
     RESTORE_HIDDEN,
-    RESTORE_INTERNAL,
     SAVE_HIDDEN,
     SAVE_INTERNAL,
     Action,
 )
 from mini_bptt.planning.plan import Plan
-from mini_bptt.planning.replay import Replay
 
 
-def _schedules():
-    try:
-        import checkpoint_schedules
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "mini_bptt.oracle.interop needs checkpoint-schedules: pip install checkpoint-schedules"
-        ) from exc
-    return checkpoint_schedules
+def from_checkpoint_schedule(
+    schedule: Iterable, *, count_disk: bool = False, steps: int | None = None
+) -> list[Action]:
+    """Our actions for the actions of a checkpoint-schedules schedule (see the table above).
 
+    Parameters
+    ----------
+    schedule : iterable
+        A ``CheckpointSchedule`` (``Revolve``, ``HRevolve``, ``MultistageCheckpointSchedule``,
+        ``TwoLevelCheckpointSchedule``, ...) or any iterable of their actions. Reading stops
+        at the first ``EndReverse`` (an online schedule goes on to another reverse).
+    count_disk : bool
+        Our model has one memory level. By default data kept on ``StorageType.DISK`` is
+        refused, naming the first action that keeps, loads or deletes it; with True it is
+        counted in the one budget like memory (see *Units* above).
+    steps : int, optional
+        The forward's length, for a schedule that learns it only when finalized
+        (``max_n`` None, such as ``TwoLevelCheckpointSchedule``): the importer calls
+        ``schedule.finalize(steps)`` when the forward reaches it, and ends the forward there.
+        For a schedule that knows its length it must equal ``max_n``.
 
-def from_checkpoint_schedule(schedule: Iterable) -> list[Action]:
-    """Our actions for the actions of a checkpoint-schedules schedule (see the table above)."""
-    cs = _schedules()
+    Returns
+    -------
+    list of Action
+        Check them with ``mb.check(actions, steps, memory, alpha=1,
+        internal_has_output=False)`` (or True when the schedule stores no adjoint data).
+
+    Raises
+    ------
+    ValueError
+        For an action on a storage level that is not counted (one line: which action,
+        which level), an action on storage that holds nothing or with no counterpart, or a
+        schedule without a length and no ``steps``.
+    TypeError
+        For a ``count_disk`` that is not a bool or a ``steps`` that is not an integer.
+
+    Examples
+    --------
+    >>> import checkpoint_schedules as cs, mini_bptt as mb
+    >>> from_checkpoint_schedule(cs.HRevolve(20, 2, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule action 0, Forward(...), stores restart data on StorageType.DISK, ...
+    >>> actions = from_checkpoint_schedule(cs.HRevolve(20, 2, 2), count_disk=True)
+    >>> mb.check(actions, steps=20, memory=2 + 2).valid
+    True
+    """
+    cs = schedules_module()
+    arguments.boolean("count_disk", count_disk)
+    steps = _length(cs, schedule, steps)
     actions: list[Action] = []
-    held: dict[int, set[str]] = {0: {"restart"}}  # what each storage key holds
+    # (kind, key) -> the levels holding it: kind "restart" (our h[key]) or "adjoint" (our
+    # s[key+1]); data on both levels is one saved item here, freed when neither holds it
+    held: dict[tuple[str, int], set[str]] = {("restart", 0): {"memory"}}  # h[0], from the start
     free_after_backward: set[int] = set()
     first_forward = True  # h[0] is saved in our model; free it if the schedule never stores it
     next_backward: int | None = None  # our step; None before the first Reverse
@@ -80,30 +135,54 @@ def from_checkpoint_schedule(schedule: Iterable) -> list[Action]:
         # with numba installed, the mixed schedule's steps are NumPy integers
         actions.append(Action(op, int(step)))
 
-    def kind_of(item, n: int) -> str:
-        kinds = held.get(n, set())
-        if len(kinds) == 2:  # both: adjoint data serves only the next step to reverse
-            return "adjoint" if n + 1 == (next_backward or reached) else "restart"
-        if not kinds:
-            raise ValueError(f"{item!r} uses storage key {n}, which holds nothing")
-        return next(iter(kinds))
+    def level(index: int, item, storage, what: str) -> str:
+        """The level ``storage`` stands for, "memory" (RAM; WORK when our own export
+        stores restart data in a forward that keeps its adjoint data in the core) or
+        "disk"; a ValueError naming the action and the level when disk is not counted."""
+        if storage == cs.StorageType.DISK and not count_disk:
+            raise ValueError(
+                f"schedule action {index}, {item!r}, {what} {storage!r}, which mini_bptt "
+                "does not count: its budget is one memory level; pass count_disk=True to "
+                "count disk data in it like memory"
+            )
+        return "disk" if storage == cs.StorageType.DISK else "memory"
 
-    for item in schedule:
+    def kinds_at(n: int, where: str) -> list[str]:
+        return [kind for kind in ("restart", "adjoint") if where in held.get((kind, n), ())]
+
+    def keep(kind: str, n: int, where: str) -> bool:
+        """Record ``kind`` data at ``n`` on a level; True if it was saved on none before."""
+        levels = held.setdefault((kind, n), set())
+        levels.add(where)
+        return len(levels) == 1
+
+    def drop(kind: str, n: int, where: str) -> bool:
+        """Forget ``kind`` data at ``n`` on a level; True if no level holds it now."""
+        levels = held[(kind, n)]
+        levels.discard(where)
+        return not levels
+
+    for index, item in enumerate(schedule):
         if isinstance(item, cs.Forward):
             n0, n1, write_ics, write_adj_deps, storage = item.args
-            if write_ics and n0 != 0:
-                emit(SAVE_HIDDEN, n0)
-                held.setdefault(n0, set()).add("restart")
+            if steps is not None and n1 >= steps:
+                _finalize(schedule, steps)
+                n1 = steps  # an online forward stops where the sequence ends
+            in_core = storage == cs.StorageType.WORK  # adjoint data in WORK: our core
+            if write_ics or (write_adj_deps and not in_core):
+                what = "restart" if write_ics else "adjoint"
+                where = level(index, item, storage, f"stores {what} data on")
             if n0 == 0 and first_forward:
                 first_forward = False
+                held.pop(("restart", 0))
                 if not write_ics:
                     emit(FREE_HIDDEN, 0)
-                    held[0].discard("restart")
+            if write_ics and keep("restart", n0, where) and n0 != 0:
+                emit(SAVE_HIDDEN, n0)
             for n in range(n0, n1):
                 emit(FORWARD, n + 1)
-                if write_adj_deps and storage != cs.StorageType.WORK:
+                if write_adj_deps and not in_core and keep("adjoint", n, where):
                     emit(SAVE_INTERNAL, n + 1)
-                    held.setdefault(n, set()).add("adjoint")
             reached = max(reached, int(n1))
         elif isinstance(item, cs.Reverse):
             n1, n0 = item.args[0], item.args[1]
@@ -114,30 +193,64 @@ def from_checkpoint_schedule(schedule: Iterable) -> list[Action]:
                     emit(FREE_INTERNAL, step)
             next_backward = int(n0)
         elif isinstance(item, cs.Copy | cs.Move):
-            n, _, target = item.args
+            n, source, target = item.args
             moved = isinstance(item, cs.Move)
-            if target == cs.StorageType.NONE and moved:  # a delete
-                kinds = held.get(n, set())
+            deletes = target == cs.StorageType.NONE
+            where = level(index, item, source, f"{'deletes' if deletes else 'loads'} data from")
+            if target not in (cs.StorageType.WORK, cs.StorageType.NONE):
+                level(index, item, target, "copies data to")
+                raise ValueError(
+                    f"unsupported checkpoint-schedules action {item!r}: a copy between two "
+                    "storage levels (ours has one)"
+                )
+            kinds = kinds_at(n, where)
+            if deletes and moved:
                 if len(kinds) != 1:
                     holds = "nothing" if not kinds else "both restart and adjoint data"
                     raise ValueError(f"{item!r} deletes storage key {n}, which holds {holds}")
-                if kinds.pop() == "restart":
-                    emit(FREE_HIDDEN, n)
-                else:
-                    emit(FREE_INTERNAL, n + 1)
-            elif target != cs.StorageType.WORK:
+                if drop(kinds[0], n, where):
+                    emit(*((FREE_HIDDEN, n) if kinds[0] == "restart" else (FREE_INTERNAL, n + 1)))
+                continue
+            if deletes:
                 raise ValueError(f"unsupported checkpoint-schedules action {item!r}")
-            elif kind_of(item, n) == "restart":
+            if not kinds:
+                raise ValueError(f"{item!r} uses storage key {n}, which holds nothing")
+            # both kinds at one key: adjoint data serves only the next step to reverse
+            adjoint = kinds == ["adjoint"] or (
+                len(kinds) == 2 and n + 1 == (next_backward or reached)
+            )
+            if not adjoint:
                 emit(RESTORE_HIDDEN, n)
-                if moved:
+                if moved and drop("restart", n, where):
                     emit(FREE_HIDDEN, n)
-                    held[n].discard("restart")
-            elif moved:
+            elif moved and drop("adjoint", n, where):
                 free_after_backward.add(n + 1)
-                held[n].discard("adjoint")
-        elif not isinstance(item, cs.EndForward | cs.EndReverse):
+        elif isinstance(item, cs.EndReverse):
+            break
+        elif not isinstance(item, cs.EndForward):
             raise ValueError(f"unsupported checkpoint-schedules action {item!r}")
     return actions
+
+
+def _length(cs, schedule, steps: object) -> int | None:
+    """``steps`` checked against the schedule's own length; required when it has none."""
+    if steps is not None:
+        steps = arguments.count("steps", steps)
+    known = schedule.max_n if isinstance(schedule, cs.CheckpointSchedule) else None
+    if isinstance(schedule, cs.CheckpointSchedule) and known is None and steps is None:
+        raise ValueError(
+            f"{type(schedule).__name__} learns its length only when finalized (max_n is "
+            "None): pass steps=, the number of forward steps"
+        )
+    if known is not None and steps is not None and steps != known:
+        raise ValueError(f"steps={steps} but the schedule's max_n is {known}")
+    return steps if known is None else None
+
+
+def _finalize(schedule, steps: int) -> None:
+    """Tell an online schedule that its forward ended at ``steps`` (once)."""
+    if getattr(schedule, "max_n", steps) is None:
+        schedule.finalize(steps)
 
 
 def to_checkpoint_schedule(plan: Plan):
@@ -155,7 +268,7 @@ def to_checkpoint_schedule(plan: Plan):
     """
     if not isinstance(plan, Plan):
         raise TypeError(f"plan must be a mini_bptt Plan, got {type(plan).__name__}")
-    items = _export(plan)
+    items = export_items(plan)
     back = from_checkpoint_schedule(items)
     for index, (ours, theirs) in enumerate(zip(plan.actions, back, strict=False)):
         if ours != theirs:
@@ -165,154 +278,19 @@ def to_checkpoint_schedule(plan: Plan):
             )
     if len(back) != len(plan.actions):  # pragma: no cover - every action maps to one or more
         raise AssertionError("the export reads back to a plan of another length")
-    return _schedule_class()(items, plan.steps)
-
-
-def _export(plan: Plan) -> list:
-    """The checkpoint-schedules actions for ``plan.actions``, one pass with a replay."""
-    cs = _schedules()
-    RAM, WORK, NONE = cs.StorageType.RAM, cs.StorageType.WORK, cs.StorageType.NONE
-    actions = plan.actions
-    replay = Replay(plan.steps, plan.problem.grains, None, plan.internal_has_output)
-    items: list = []
-    index = 0
-
-    def refuse(why: str) -> ValueError:
-        action = actions[index]
-        return ValueError(
-            f"plan action {index} ({action.op} {action.step}) has no checkpoint-schedules "
-            f"counterpart: {why}"
-        )
-
-    def take(expected: Action | None = None) -> bool:
-        """Apply the next action if it is ``expected`` (or any, when None)."""
-        nonlocal index
-        if index >= len(actions) or (expected is not None and actions[index] != expected):
-            return False
-        replay.apply(index, actions[index].op, actions[index].step)
-        index += 1
-        return True
-
-    while index < len(actions):
-        op, step = actions[index].op, actions[index].step
-        if op == RESTORE_INTERNAL:
-            raise refuse(
-                "checkpoint-schedules cannot restart the forward from adjoint-dependency "
-                "data; plan with internal_has_output=False"
-            )
-        if op == SAVE_INTERNAL:
-            raise refuse("checkpoint-schedules stores adjoint data only during its forward")
-        if op == SAVE_HIDDEN and actions[index + 1 : index + 2] != (Action(FORWARD, step + 1),):
-            raise refuse("checkpoint-schedules stores restart data only as a forward leaves it")
-        write_ics = take(Action(SAVE_HIDDEN, step))
-        if write_ics or op == FORWARD:
-            n0 = step if write_ics else step - 1
-            if n0 == 0 and not replay.forward_count:  # the first forward: h[0] is restart
-                write_ics = 0 in replay.hidden  # data unless it was freed before
-            take()
-            if take(Action(SAVE_INTERNAL, n0 + 1)):
-                items.append(cs.Forward(n0, n0 + 1, write_ics, True, RAM))
-            else:  # adjoint data in WORK when the next backward reads it from the core
-                in_core = replay.next_backward == n0 + 1
-                storage = RAM if write_ics and not in_core else WORK
-                items.append(cs.Forward(n0, n0 + 1, write_ics, in_core, storage))
-            if n0 + 1 == plan.steps and replay.next_backward == plan.steps:
-                items.append(cs.EndForward())  # the first forward sweep is over
-        elif op == BACKWARD:
-            from_saved = replay.core != step and step in replay.internal
-            take()
-            if take(Action(FREE_INTERNAL, step)):  # loaded, reversed, gone
-                items.append(cs.Move(step - 1, RAM, WORK))
-            elif from_saved:
-                items.append(cs.Copy(step - 1, RAM, WORK))
-            items.append(cs.Reverse(step, step - 1, True))
-        elif op == RESTORE_HIDDEN:
-            take()
-            moved = take(Action(FREE_HIDDEN, step))
-            items.append((cs.Move if moved else cs.Copy)(step, RAM, WORK))
-        elif op == FREE_HIDDEN:
-            take()
-            if step != 0 or replay.forward_count:  # h[0] freed before any forward: no data
-                items.append(cs.Move(step, RAM, NONE))
-        else:  # FREE_INTERNAL
-            take()
-            items.append(cs.Move(step - 1, RAM, NONE))
-    items.append(cs.EndReverse())
-    return _merge_forwards(cs, items)
-
-
-def _merge_forwards(cs, items: list) -> list:
-    """Join each forward that stores nothing to the forward before it when that one keeps
-    no adjoint data either, as revolve writes them: ``Forward(2, 5, True, False, RAM)``."""
-    merged: list = []
-    for item in items:
-        last = merged[-1] if merged else None
-        if (
-            isinstance(item, cs.Forward)
-            and isinstance(last, cs.Forward)
-            and last.n1 == item.n0
-            and not (item.write_ics or item.write_adj_deps or last.write_adj_deps)
-        ):
-            merged[-1] = cs.Forward(last.n0, item.n1, last.write_ics, False, last.storage)
-        else:
-            merged.append(item)
-    return merged
-
-
-@lru_cache(maxsize=1)
-def _schedule_class():
-    """A ``CheckpointSchedule`` that yields a fixed list of actions (made on first use,
-    so that importing this module does not import checkpoint-schedules)."""
-    cs = _schedules()
-
-    class PlanSchedule(cs.CheckpointSchedule):
-        """A mini_bptt plan as a checkpoint-schedules schedule; ``items`` lists its actions."""
-
-        def __init__(self, items, steps: int) -> None:
-            super().__init__(steps)
-            self.items = tuple(items)
-            self._exhausted = False
-
-        def _iterator(self):
-            for index, item in enumerate(self.items):
-                if isinstance(item, cs.Forward):
-                    self._n = item.n1
-                elif isinstance(item, cs.Reverse):
-                    self._r += item.n1 - item.n0
-                elif self._restarts(index):
-                    self._n = item.n
-                yield item
-            self._exhausted = True
-
-        def _restarts(self, index: int) -> bool:
-            """Is item ``index`` a load of restart data (the next forward starts from it)?"""
-            item, following = self.items[index], self.items[index + 1 : index + 2]
-            return (
-                isinstance(item, cs.Copy | cs.Move)
-                and item.to_storage == cs.StorageType.WORK
-                and bool(following)
-                and isinstance(following[0], cs.Forward)
-                and following[0].n0 == item.n
-            )
-
-        @property
-        def is_exhausted(self) -> bool:
-            return self._exhausted
-
-        def uses_storage_type(self, storage_type) -> bool:
-            return storage_type in (cs.StorageType.RAM, cs.StorageType.WORK)
-
-    return PlanSchedule
+    return schedule_class()(items, plan.steps)
 
 
 def revolve_actions(steps: int, snapshots: int) -> list[Action]:
     """Griewank and Walther's revolve; valid with ``memory = snapshots`` (h[0] is one)."""
-    return from_checkpoint_schedule(_schedules().Revolve(steps, snapshots))
+    return from_checkpoint_schedule(schedules_module().Revolve(steps, snapshots))
 
 
 def multistage_actions(steps: int, snapshots: int) -> list[Action]:
     """Stumm and Walther's multistage binomial schedule, all snapshots in RAM."""
-    return from_checkpoint_schedule(_schedules().MultistageCheckpointSchedule(steps, snapshots, 0))
+    return from_checkpoint_schedule(
+        schedules_module().MultistageCheckpointSchedule(steps, snapshots, 0)
+    )
 
 
 def mixed_actions(steps: int, snapshots: int) -> list[Action]:
@@ -320,4 +298,9 @@ def mixed_actions(steps: int, snapshots: int) -> list[Action]:
     valid with ``memory = snapshots``, ``alpha = 1`` and ``internal_has_output=False``."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Numba not available", RuntimeWarning)
-        return from_checkpoint_schedule(_schedules().MixedCheckpointSchedule(steps, snapshots))
+        schedule = schedules_module().MixedCheckpointSchedule(steps, snapshots, storage=_ram())
+        return from_checkpoint_schedule(schedule)
+
+
+def _ram():
+    return schedules_module().StorageType.RAM

@@ -334,3 +334,210 @@ def test_errors_is_deprecated_and_says_the_same_as_error():
         assert bad.errors == [bad.error] and bad.error.startswith("action 1 ")
     with pytest.warns(DeprecationWarning):
         assert good.errors == [] and good.error == ""
+
+
+# -- against a plan: where the trace left it ------------------------------------------------
+
+
+def plan_for(steps: int, fraction: Fraction, alpha, strategy: str, output: bool) -> mb.Plan:
+    """A plan of any strategy, at a budget ``fraction`` of the way from its least (as far as
+    ``plan`` accepts it) to full BPTT's peak."""
+    full = mb.plan(steps, "100%", alpha=alpha, strategy=strategy).peak_memory
+    memory = 1 + fraction * (Fraction(full) - 1)
+    try:
+        return mb.plan(steps, memory, alpha=alpha, strategy=strategy, internal_has_output=output)
+    except mb.InfeasibleMemoryError:
+        return mb.plan(steps, full, alpha=alpha, strategy=strategy, internal_has_output=output)
+
+
+def first_difference(trace: list, planned: tuple) -> int | None:
+    """The first index where two action lists differ (the shorter one ends there)."""
+    for index, (done, meant) in enumerate(zip(trace, planned, strict=False)):
+        if done != meant:
+            return index
+    return None if len(trace) == len(planned) else min(len(trace), len(planned))
+
+
+def changed_at(actions: list, k: int, kind: str, op: str) -> list:
+    """``actions`` changed at index ``k`` so that index ``k`` surely differs."""
+    actions = list(actions)
+    here = actions[k] if k < len(actions) else None
+    if kind == "change_op":
+        others = [o for o in mb.OPS if here is None or o != here.op]
+        actions[k : k + 1] = [mb.Action(others[mb.OPS.index(op) % len(others)], here.step)]
+    elif kind == "shift":
+        actions[k] = mb.Action(here.op, here.step + 1)
+    elif kind == "drop":
+        del actions[k]
+    elif kind == "insert":
+        extra = mb.Action(op, here.step if here is not None else 1)
+        actions.insert(k, extra if extra != here else mb.Action(op, extra.step + 1))
+    elif kind == "truncate":
+        del actions[k:]
+    return actions
+
+
+against_plans = st.tuples(
+    st.integers(1, 14),
+    st.fractions(0, 1),
+    st.sampled_from([1, 1.5, 7 / 3, 4.5]),
+    st.sampled_from(mb.STRATEGIES),
+    st.booleans(),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    problem=against_plans,
+    where=st.floats(0, 1),
+    kind=st.sampled_from(["change_op", "shift", "drop", "insert", "truncate"]),
+    op=st.sampled_from(mb.OPS),
+)
+def test_departure_is_the_changed_index_and_comes_no_later_than_the_broken_rule(
+    problem, where, kind, op
+):
+    plan = plan_for(*problem)
+    k = min(int(where * len(plan.actions)), len(plan.actions) - 1)
+    trace = changed_at(plan.actions, k, kind, op)
+    expected = first_difference(trace, plan.actions)
+    if kind in ("change_op", "shift", "truncate"):
+        assert expected == k  # these change index k itself; drop and insert may match it
+    kwargs = dict(alpha=plan.alpha, internal_has_output=plan.internal_has_output)
+    verdict = mb.check(trace, plan.steps, plan.memory, against=plan, **kwargs)
+    plain = mb.check(trace, plan.steps, plan.memory, **kwargs)
+    departure = verdict.departure
+    assert departure is not None and departure.index == expected
+    assert departure.planned == (plan.actions[expected] if expected < len(plan.actions) else None)
+    assert departure.done == (trace[expected] if expected < len(trace) else None)
+    assert verdict.follows_plan is False and plain.follows_plan is None
+    # the plan changes what is said, never what is judged
+    assert (verdict.valid, verdict.forward_count, verdict.peak_memory) == (
+        plain.valid,
+        plain.forward_count,
+        plain.peak_memory,
+    )
+    if verdict.valid:
+        assert verdict.error == ""
+    else:
+        assert verdict.error == f"{plain.error}; {departure}"
+        assert int(verdict.error.split()[1]) >= departure.index
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(problem=against_plans)
+def test_a_trace_equal_to_its_plan_has_no_departure(problem):
+    plan = plan_for(*problem)
+    kwargs = dict(alpha=plan.alpha, internal_has_output=plan.internal_has_output)
+    verdict = mb.check(plan.actions, plan.steps, plan.memory, against=plan, **kwargs)
+    assert verdict.valid and verdict.departure is None and verdict.follows_plan is True
+    assert verdict.forward_count == plan.forward_count and verdict.error == ""
+    assert str(verdict).endswith("plan: the trace follows it action for action")
+    # the same plan written out and read back is still that plan
+    again = mb.Plan.from_json(plan.to_json())
+    assert mb.check(plan.actions, plan.steps, plan.memory, against=again, **kwargs) == verdict
+
+
+def test_the_departure_names_both_sides_when_one_has_ended_or_is_not_an_action():
+    plan = mb.plan(3, 2, strategy="hsm")
+    longer = mb.check([*plan.actions, ("forward", 1)], 3, 2, against=plan)
+    assert (longer.departure.index, longer.departure.planned) == (len(plan.actions), None)
+    assert str(longer.departure) == (
+        f"the trace left the plan at action {len(plan.actions)}: "
+        "the plan has ended, the trace has forward 1"
+    )
+    shorter = mb.check(plan.actions[:-1], 3, 2, against=plan)
+    assert str(shorter.departure).endswith("the plan has backward 1, the trace has ended")
+    assert shorter.error == (
+        f"action {len(plan.actions) - 1} (end -): plan ends before steps 1..1 are reversed; "
+        f"the trace left the plan at action {len(plan.actions) - 1}: "
+        "the plan has backward 1, the trace has ended"
+    )
+    garbled = mb.check([("forward", 1), ("save_hidden",)], 3, 2, against=plan)
+    assert garbled.departure.index == 1 and garbled.departure.done == ("save_hidden",)
+    assert garbled.error.endswith("the plan has save_hidden 1, the trace has ('save_hidden',)")
+
+
+def test_a_wrong_restore_is_named_where_it_happened_not_where_the_rule_broke():
+    """The review's case: a restore from the wrong step is valid in itself."""
+    plan = mb.plan(4, 2, strategy="hsm")
+    trace = list(plan.actions)
+    k = trace.index(mb.Action("restore_hidden", 1))
+    trace[k] = mb.Action("restore_hidden", 0)  # then the loop goes on from h[0]
+    trace[k + 1 : k + 3] = [mb.Action("forward", 1), mb.Action("forward", 2)]
+    verdict = mb.check(trace, 4, 2, against=plan)
+    assert verdict.departure.index == k < int(verdict.error.split()[1])
+    assert verdict.error.endswith(
+        f"the trace left the plan at action {k}: "
+        "the plan has restore_hidden 1, the trace has restore_hidden 0"
+    )
+
+
+# -- an invalid trace: counts up to the first error, no overhead --------------------------
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(problem=against_plans, mutations=mutation_lists(min_size=1))
+def test_an_invalid_trace_has_partial_counts_and_no_overhead(problem, mutations):
+    plan = plan_for(*problem)
+    trace = list(plan.actions)
+    for kind, index, delta, op in mutations:
+        trace = mutate(trace, kind, index, delta, op)
+    kwargs = dict(alpha=plan.alpha, internal_has_output=plan.internal_has_output)
+    verdict = mb.check(trace, plan.steps, plan.memory, **kwargs)
+    if verdict.valid:
+        assert not verdict.partial and "partial" not in str(verdict)
+        best = verdict.optimal_forward_count
+        assert verdict.overhead == (None if best is None else verdict.forward_count / best)
+        return
+    cut = int(verdict.error.split()[1])  # the index of the broken action
+    assert verdict.partial and verdict.overhead is None
+    assert verdict.forward_count == sum(a.op == "forward" for a in trace[:cut])
+    assert str(verdict).startswith("INVALID: partial: up to the first error: ")
+    assert f"\nerror: {verdict.error}" in str(verdict)
+
+
+def test_a_trace_cut_short_no_longer_reads_as_cheaper_than_the_optimum():
+    plan = mb.plan(60, "20%", alpha=4.5)
+    sweep = plan.actions[: plan.actions.index(mb.Action("backward", 60))]
+    verdict = mb.check(sweep, 60, "20%", alpha=4.5)
+    assert not verdict.valid and verdict.forward_count < verdict.optimal_forward_count
+    assert verdict.partial and verdict.overhead is None
+    assert "overhead=none (the trace is invalid)" in str(verdict)
+    valid = mb.check(plan.actions, 60, "20%", alpha=4.5)
+    assert not valid.partial and valid.overhead == 1.0 and str(valid).startswith("valid: ")
+
+
+# -- against: only a Plan for the same problem ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("against", "error", "message"),
+    [
+        (
+            list(mb.plan(6, 3).actions),
+            TypeError,
+            r"against must be a mini_bptt Plan \(from mb\.plan, .*, got list$",
+        ),
+        (mb.plan(6, 3).to_json(), TypeError, r"against must be a mini_bptt Plan \(.*, got str$"),
+        (mb.plan(7, 3), ValueError, r"against is a plan for steps=7, but the trace is judged "),
+        (mb.plan(6, 3, alpha=2), ValueError, "against is a plan for alpha=2, but .* alpha=1;"),
+        (
+            mb.plan(6, 3, internal_has_output=False),
+            ValueError,
+            "against is a plan for internal_has_output=False, but .*internal_has_output=True",
+        ),
+        (mb.plan(6, 4), ValueError, "against peaks at 4 units, over the memory budget of 3 "),
+    ],
+    ids=["actions", "json", "steps", "alpha", "flag", "budget"],
+)
+def test_against_must_be_a_plan_for_the_same_problem(against, error, message):
+    with pytest.raises(error, match=f"^{message}"):
+        mb.check(mb.plan(6, 3).actions, 6, 3, against=against)
+
+
+def test_against_compares_alpha_and_budget_exactly():
+    plan = mb.plan(6, Fraction(10, 3), alpha=Fraction(7, 3))
+    assert plan.peak_memory == 10 / 3  # shown as a float, judged in grains
+    for alpha in (7 / 3, Fraction(7, 3)):
+        assert mb.check(plan.actions, 6, Fraction(10, 3), alpha=alpha, against=plan).valid
+    assert mb.check(plan.actions, 6, "10/3", alpha=Fraction(7, 3), against=plan).follows_plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -263,3 +264,193 @@ def test_export_refuses_what_their_vocabulary_cannot_say():
         plan = Plan(2, 4, 1, False, "hand", "hand", from_short(text))
         with pytest.raises(ValueError, match=f"plan action {index} .*{why}"):
             to_checkpoint_schedule(plan)
+
+
+# -- storage levels: disk is refused unless counted in the one budget ---------------------------
+
+DISK_CASES = [(steps, ram, disk) for steps in (10, 20, 40) for ram in (1, 2) for disk in (1, 2, 4)]
+
+
+def _disk_schedules():
+    """(name, steps, schedule) for real schedules that keep data on disk."""
+    import checkpoint_schedules as cs
+
+    for steps, ram, disk in DISK_CASES:
+        yield f"HRevolve({steps}, {ram}, {disk})", steps, cs.HRevolve(steps, ram, disk)
+    for steps in (10, 20, 40):
+        for ram in (1, 2):
+            yield f"DiskRevolve({steps}, {ram})", steps, cs.DiskRevolve(steps, ram)
+        for period, binomial in ((3, 1), (5, 2), (8, 3)):
+            for level in (cs.StorageType.DISK, cs.StorageType.RAM):
+                schedule = cs.TwoLevelCheckpointSchedule(period, binomial, binomial_storage=level)
+                yield f"TwoLevel({period}, {binomial}, {level.name}) of {steps}", steps, schedule
+
+
+def _uses_disk(items) -> bool:
+    import checkpoint_schedules as cs
+
+    return any(cs.StorageType.DISK in item.args for item in items)
+
+
+def _stored_peak(items) -> int:
+    """The most restart-data items held at once, from checkpoint-schedules' own docs: a
+    forward with write_ics stores the state it starts from on its level, Move deletes from
+    the level it names, Copy deletes nothing; one position held on two levels counts
+    once. (These schedules keep adjoint data only in WORK.)"""
+    import checkpoint_schedules as cs
+
+    levels: dict[int, set] = {}
+    most = 1  # h[0], held before the first forward stores it
+    for item in items:
+        if isinstance(item, cs.Forward):
+            assert not (item.write_adj_deps and item.storage != cs.StorageType.WORK)
+            assert item.write_ics or levels  # each of these stores h[0] on its first forward
+            if item.write_ics:
+                levels.setdefault(item.n0, set()).add(item.storage)
+        elif isinstance(item, cs.Move):
+            levels[item.n].discard(item.from_storage)
+        elif isinstance(item, cs.EndReverse):
+            break
+        most = max(most, sum(1 for held in levels.values() if held))
+    return most
+
+
+def _items(schedule, steps: int) -> list:
+    """A schedule's actions to its first EndReverse, finalizing an online one at ``steps``."""
+    import checkpoint_schedules as cs
+
+    items = []
+    for item in schedule:
+        if isinstance(item, cs.Forward) and schedule.max_n is None and item.n1 >= steps:
+            schedule.finalize(steps)
+        items.append(item)
+        if isinstance(item, cs.EndReverse):
+            return items
+    raise AssertionError("the schedule ended without EndReverse")
+
+
+def test_disk_storage_is_refused_by_default_naming_the_action_and_the_level():
+    refused = 0
+    for name, steps, schedule in _disk_schedules():
+        items = _items(schedule, steps)
+        if not _uses_disk(items):  # small cases need no disk at all
+            continue
+        first = next(
+            (index, item) for index, item in enumerate(items) if "StorageType.DISK" in repr(item)
+        )
+        with pytest.raises(ValueError) as caught:
+            from_checkpoint_schedule(items)
+        message = str(caught.value)
+        assert message == (
+            f"schedule action {first[0]}, {first[1]!r}, stores restart data on "
+            "StorageType.DISK, which mini_bptt does not count: its budget is one memory "
+            "level; pass count_disk=True to count disk data in it like memory"
+        ), name
+        refused += 1
+    assert refused >= 30
+
+
+def test_counted_disk_storage_is_checked_in_the_one_budget():
+    """With count_disk=True: every forward is theirs, the peak is their storage's (both
+    levels, h[0] included) and the plan is valid with exactly that memory, not one less."""
+    import checkpoint_schedules as cs
+
+    within_their_snapshots = 0
+    for name, steps, schedule in _disk_schedules():
+        items = _items(schedule, steps)
+        actions = from_checkpoint_schedule(items, count_disk=True, steps=steps)
+        peak = _stored_peak(items)
+        verdict = mb.check(actions, steps=steps, memory=peak)
+        assert verdict.valid, (name, verdict.error)
+        assert verdict.peak_memory == peak, name
+        assert verdict.forward_count == sum(  # an online forward ends where the sequence does
+            min(item.n1, steps) - item.n0 for item in items if isinstance(item, cs.Forward)
+        ), name
+        if peak > 1:
+            tight = mb.check(actions, steps=steps, memory=peak - 1)
+            assert not tight.valid and "over the budget of" in tight.error, name
+        if name.startswith("TwoLevel"):  # the period checkpoints, h[0] one of them, and b more
+            period, binomial = (int(word) for word in name[9:].split(",")[:2])
+            assert peak <= -(-steps // period) + binomial, name
+        elif name.startswith("HRevolve"):
+            ram, disk = (int(word) for word in name[9:-1].split(",")[1:])
+            within_their_snapshots += peak <= ram + disk
+    # HRevolve keeps disk data it copied back to RAM, so one budget of ram + disk is not
+    # always enough: both outcomes occur
+    assert 0 < within_their_snapshots < len(DISK_CASES)
+
+
+@pytest.mark.parametrize("make", ["hrevolve", "twolevel"])
+def test_counted_disk_schedules_give_bitwise_equal_gradients(make):
+    import checkpoint_schedules as cs
+
+    steps = 23
+    cell, xs, h0, head = make_problem("rnn", steps, 2, seed=1)
+    schedule = (
+        cs.HRevolve(steps, 1, 2)
+        if make == "hrevolve"
+        else cs.TwoLevelCheckpointSchedule(5, 2, binomial_storage=cs.StorageType.RAM)
+    )
+    actions = from_checkpoint_schedule(schedule, count_disk=True, steps=steps)
+    plan = Plan(steps, 100, 1, True, "checkpoint-schedules", "external", tuple(actions))
+    result, reference = mb.execute(plan, cell, xs, h0, head), mb.full_bptt(cell, xs, h0, head)
+    assert np.array_equal(result.dh0, reference.dh0)
+    assert all(np.array_equal(result.grads[k], reference.grads[k]) for k in reference.grads)
+
+
+def test_an_online_schedule_needs_its_length_and_stops_at_the_first_reverse():
+    import checkpoint_schedules as cs
+
+    def two_level():
+        return cs.TwoLevelCheckpointSchedule(4, 1, binomial_storage=cs.StorageType.RAM)
+
+    with pytest.raises(ValueError, match=r"^TwoLevelCheckpointSchedule learns its length only"):
+        from_checkpoint_schedule(two_level(), count_disk=True)
+    schedule = two_level()
+    actions = from_checkpoint_schedule(schedule, count_disk=True, steps=10)
+    assert schedule.max_n == 10  # finalized by the importer, at the end of the forward
+    assert [a.op for a in actions].count("backward") == 10
+    assert mb.check(actions, steps=10, memory=4).valid  # h[0], h[4], h[8], one binomial
+    with pytest.raises(ValueError, match="^steps=9 but the schedule's max_n is 10"):
+        from_checkpoint_schedule(cs.Revolve(10, 3), steps=9)
+    assert from_checkpoint_schedule(cs.Revolve(10, 3), steps=10) == revolve_actions(10, 3)
+
+
+@pytest.mark.parametrize(
+    "keywords, error, match",
+    [
+        ({"count_disk": "yes"}, TypeError, "^count_disk must be True or False, got 'yes'$"),
+        ({"count_disk": 1}, TypeError, "^count_disk must be True or False, got 1$"),
+        ({"steps": 0}, ValueError, "^steps must be an integer >= 1, got 0$"),
+        ({"steps": "10"}, TypeError, "^steps must be an integer >= 1, got '10'$"),
+        ({"steps": 2.0}, TypeError, "^steps must be an integer >= 1, got 2.0$"),
+    ],
+)
+def test_bad_importer_keywords_are_named(keywords, error, match):
+    import checkpoint_schedules as cs
+
+    with pytest.raises(error, match=match):
+        from_checkpoint_schedule(cs.Revolve(10, 3), **keywords)
+
+
+def test_loads_deletes_and_copies_on_disk_are_named_too():
+    import checkpoint_schedules as cs
+
+    DISK, RAM, WORK, NONE = (
+        cs.StorageType.DISK,
+        cs.StorageType.RAM,
+        cs.StorageType.WORK,
+        cs.StorageType.NONE,
+    )
+    start = [cs.Forward(0, 2, True, False, RAM)]
+    for item, verb in [
+        (cs.Copy(0, DISK, WORK), "loads data from StorageType.DISK"),
+        (cs.Move(0, DISK, NONE), "deletes data from StorageType.DISK"),
+        (cs.Copy(0, RAM, DISK), "copies data to StorageType.DISK"),
+    ]:
+        with pytest.raises(
+            ValueError, match=rf"^schedule action 1, {re.escape(repr(item))}, {verb}"
+        ):
+            from_checkpoint_schedule([*start, item])
+    with pytest.raises(ValueError, match="a copy between two storage levels"):
+        from_checkpoint_schedule([*start, cs.Copy(0, RAM, DISK)], count_disk=True)

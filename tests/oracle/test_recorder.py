@@ -20,7 +20,7 @@ import mini_bptt as mb
 from mini_bptt.planning.replay import Replay
 from tests.helpers import examples, interrupted_at_line
 from tests.oracle import validator
-from tests.oracle.test_check import mutate, mutation_lists
+from tests.oracle.test_check import against_plans, mutate, mutation_lists, plan_for
 
 ALPHAS = [1, 1.5, 7 / 3, 4.5]
 
@@ -306,3 +306,115 @@ def test_a_recorder_stopped_at_any_line_of_an_action_stays_closed(line):
     ]:
         getattr(recorder, op)(step)
     assert recorder.result().valid and recorder.result().forward_count == 3
+
+
+# -- a Recorder given the plan the loop follows ---------------------------------------------
+
+
+def record_against(plan, actions, memory):
+    """Feed ``actions`` to a Recorder built with ``plan``; (recorder, PlanError or None)."""
+    recorder = mb.Recorder(
+        plan.steps,
+        memory,
+        alpha=plan.alpha,
+        internal_has_output=plan.internal_has_output,
+        plan=plan,
+    )
+    try:
+        for action in actions:
+            getattr(recorder, action.op)(action.step)
+        recorder.finish()
+    except mb.PlanError as error:
+        return recorder, error
+    return recorder, None
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(problem=against_plans, tight=st.booleans(), mutations=mutation_lists())
+def test_a_recorder_with_a_plan_reports_what_check_against_that_plan_does(
+    problem, tight, mutations
+):
+    plan = plan_for(*problem)  # any of mb.STRATEGIES
+    memory = plan.peak_memory if tight else plan.memory
+    actions = list(plan.actions)
+    for kind, index, delta, op in mutations:
+        actions = mutate(actions, kind, index, delta, op)
+    verdict = mb.check(
+        actions,
+        plan.steps,
+        memory,
+        alpha=plan.alpha,
+        internal_has_output=plan.internal_has_output,
+        against=plan,
+    )
+    recorder, error = record_against(plan, actions, memory)
+    assert recorder.result() == verdict
+    assert recorder.departure == verdict.departure  # finish compared the end too
+    if verdict.valid:
+        assert error is None
+    else:
+        assert error is not None and str(error) == verdict.error
+        assert getattr(error, "departure", None) == verdict.departure
+    if not mutations:
+        assert verdict.follows_plan and recorder.departure is None
+
+
+def test_a_departure_alone_raises_nothing_and_a_later_error_names_it():
+    plan = mb.plan(12, 6, alpha=2, strategy="hsm")
+    k = next(i for i, a in enumerate(plan.actions) if a.op == "free_hidden")
+    with mb.Recorder(12, 12, alpha=2, plan=plan) as roomy:  # the leak fits the budget
+        for action in plan.actions[:k] + plan.actions[k + 1 :]:
+            getattr(roomy, action.op)(action.step)
+    verdict = roomy.result()
+    assert verdict.valid and verdict.follows_plan is False and roomy.departure.index == k
+    assert str(verdict).endswith(
+        f"plan: the trace left the plan at action {k}: the plan has "
+        f"free_hidden {plan.actions[k].step}, the trace has {plan.actions[k + 1].op} "
+        f"{plan.actions[k + 1].step}"
+    )
+    # a loop that goes on after a wrong step: the rule breaks later, and says where it began
+    trace = mb.Recorder(4, 2, plan=mb.plan(4, 2, strategy="hsm"))
+    for op, step in [("forward", 1), ("save_hidden", 1), ("forward", 2), ("forward", 3)]:
+        getattr(trace, op)(step)
+    trace.forward(4)
+    trace.backward(4)
+    trace.restore_hidden(0)  # the plan restores h[1]: valid, but the departure
+    trace.forward(1)
+    with pytest.raises(mb.PlanError) as raised:
+        trace.backward(3)
+    assert str(raised.value) == (
+        "action 8 (backward 3): backward needs s[3] in the core or saved; the trace left the "
+        "plan at action 6: the plan has restore_hidden 1, the trace has restore_hidden 0"
+    )
+    assert raised.value.departure == trace.departure and raised.value.rule.endswith("or saved")
+    for call in (lambda: trace.forward(2), trace.finish):  # closed: the same error again
+        with pytest.raises(mb.PlanError) as again:
+            call()
+        assert str(again.value) == str(raised.value)
+
+
+def test_a_trace_that_stops_before_its_plan_left_it_at_the_end():
+    plan = mb.plan(3, 2, strategy="hsm")
+    with pytest.raises(mb.PlanError) as raised, mb.Recorder(3, 2, plan=plan) as trace:
+        for action in plan.actions[:-1]:
+            getattr(trace, action.op)(action.step)
+    end = len(plan.actions) - 1
+    assert str(raised.value).endswith(
+        f"the trace left the plan at action {end}: the plan has backward 1, the trace has ended"
+    )
+    assert trace.departure == mb.check(plan.actions[:-1], 3, 2, against=plan).departure
+
+
+@pytest.mark.parametrize(
+    ("plan", "error", "message"),
+    [
+        ("plan.json", TypeError, r"plan must be a mini_bptt Plan \(.*, got str$"),
+        (mb.plan(5, 3), ValueError, "plan is a plan for steps=5, but the trace is judged with"),
+        (mb.plan(6, 3, alpha=1.5), ValueError, "plan is a plan for alpha=1.5, but .* alpha=1;"),
+        (mb.plan(6, 5), ValueError, "plan peaks at 5 units, over the memory budget of 3 units"),
+    ],
+    ids=["str", "steps", "alpha", "budget"],
+)
+def test_the_recorders_plan_must_be_a_plan_for_its_problem(plan, error, message):
+    with pytest.raises(error, match=f"^{message}"):
+        mb.Recorder(6, 3, plan=plan)
