@@ -62,7 +62,8 @@ class ResourceLimitError(ValueError):
 
 def shown(value: object) -> str:
     """``repr(value)``, with a huge integer abbreviated (an error message stays one line)."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and abs(value) >= 10**9:
+    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if integral and abs(int(value)) >= 10**9:  # int(): abs of NumPy's least int64 overflows
         magnitude = abs(int(value))
         sign = "-" if value < 0 else ""
         if magnitude.bit_length() > 3000:  # str() would be slow, or refused past 4300 digits
