@@ -153,3 +153,113 @@ def test_the_budget_slider_moves_without_a_kernel():
         counts = f"{plan.forward_count} forwards, peak {plan.peak_memory} units"
         assert line == f"{memory} units: {counts}"
     assert seen[1][1] != seen[40][1]  # another picture
+
+
+# The glossary: every word of the site once, each term an anchor (``glossary.html#term-...``)
+# that the other pages link to with MyST's {term} role.
+GLOSSARY = "glossary.html"
+LINKED_FROM = ("animation.html", "model.html")
+# notebooks link the page with a plain Markdown link, which Jupyter shows as a link too (a
+# {term} role would show as raw text there)
+NOTEBOOK_LINKS_FROM = "tutorials/02_memory_vs_compute"
+
+
+def glossary_links(site: Path) -> dict[str, list[str]]:
+    """Every link on the site into the glossary with a fragment, by page (its path under
+    the site): the fragments, ``term-cursor`` for ``../glossary.html#term-cursor``. A
+    ``#term-...`` link on the glossary page itself counts too."""
+    from html import unescape
+    from urllib.parse import unquote, urlsplit
+
+    links: dict[str, list[str]] = {}
+    for path in sorted(site.rglob("*.html")):
+        name = path.relative_to(site).as_posix()
+        for href in re.findall(r'href="([^"]*)"', path.read_text(encoding="utf-8")):
+            parts = urlsplit(unescape(href))
+            if parts.scheme or parts.netloc or not parts.fragment:
+                continue
+            target = name
+            if parts.path:
+                target = os.path.normpath(os.path.join(os.path.dirname(name), parts.path))
+            if target == GLOSSARY:
+                links.setdefault(name, []).append(unquote(parts.fragment))
+    return links
+
+
+def broken_glossary_links(site: Path) -> list[tuple[str, str]]:
+    """(page, fragment) of each link into the glossary whose fragment is no id there."""
+    ids = set(re.findall(r'\bid="([^"]+)"', (site / GLOSSARY).read_text(encoding="utf-8")))
+    return [
+        (name, fragment)
+        for name, fragments in glossary_links(site).items()
+        for fragment in fragments
+        if fragment not in ids
+    ]
+
+
+def defined_terms(site: Path) -> list[tuple[str, str, str]]:
+    """(page, anchor, term) of every term of a glossary (``<dl class="glossary">``) on the
+    site, in page order; the anchor is "" for a term without one."""
+    found = []
+    for path in sorted(site.rglob("*.html")):
+        name = path.relative_to(site).as_posix()
+        text = path.read_text(encoding="utf-8")
+        for block in re.findall(r'<dl class="[^"]*\bglossary\b[^"]*">(.*?)</dl>', text, re.S):
+            for attributes, inner in re.findall(r"<dt\b([^>]*)>(.*?)</dt>", block, re.S):
+                anchor = re.search(r'\bid="([^"]*)"', attributes)
+                inner = re.sub(r'<a class="headerlink".*?</a>', "", inner, flags=re.S)
+                term = " ".join(re.sub(r"<[^>]+>", " ", inner).split())
+                found.append((name, anchor.group(1) if anchor else "", term))
+    return found
+
+
+def terms_defined_twice(site: Path) -> list[str]:
+    """Terms (or anchors) defined more than once, or on a page other than the glossary."""
+    terms = defined_terms(site)
+    twice = [t for name, _, t in terms if name != GLOSSARY]
+    for key in (lambda t: t[1], lambda t: t[2].casefold()):
+        keys = [key(t) for t in terms]
+        twice += sorted({k for k in keys if keys.count(k) > 1})
+    return twice
+
+
+def test_every_link_into_the_glossary_resolves():
+    site = Path(SITE)
+    links = glossary_links(site)
+    assert sum(len(fragments) for fragments in links.values()) >= 20  # the check is not idle
+    assert not broken_glossary_links(site)
+
+
+def test_the_glossary_is_linked_where_its_words_are_first_met():
+    links = glossary_links(Path(SITE))
+    for name in LINKED_FROM:
+        assert any(f.startswith("term-") for f in links.get(name, [])), name
+    assert "../glossary.html" in re.findall(r'href="([^"#]*)"', page(NOTEBOOK_LINKS_FROM))
+    assert GLOSSARY in re.findall(r'href="([^"#]*)"', page("index"))  # in the table of contents
+
+
+def test_no_term_is_defined_twice():
+    terms = defined_terms(Path(SITE))
+    words = {t.casefold() for _, _, t in terms}
+    assert len(terms) >= 40 and {"cursor", "core", "grain", "departure", "anchor"} <= words
+    assert not terms_defined_twice(Path(SITE))
+
+
+def test_the_glossary_checks_fail_on_a_broken_site(tmp_path):
+    """A copy of the built pages with one link broken, and one with a term defined twice:
+    the checks above find each."""
+    site = Path(SITE)
+    shutil.copyfile(site / GLOSSARY, tmp_path / GLOSSARY)
+    animation = page("animation")
+    link = re.search(r'href="glossary\.html#(term-[^"]+)"', animation)
+    broken = animation.replace(link.group(0), 'href="glossary.html#term-no-such-word"', 1)
+    (tmp_path / "animation.html").write_text(broken, encoding="utf-8")
+    assert broken_glossary_links(tmp_path) == [("animation.html", "term-no-such-word")]
+    assert not terms_defined_twice(tmp_path)
+
+    glossary = page("glossary")
+    first = re.search(r'<dt\b[^>]*\bid="term-[^"]+"[^>]*>.*?</dt>', glossary, flags=re.S)
+    again = re.sub(r'\bid="[^"]+"', 'id="term-0"', first.group(0), count=1)  # as Sphinx does
+    twice = glossary.replace(first.group(0), first.group(0) + again, 1)
+    (tmp_path / GLOSSARY).write_text(twice, encoding="utf-8")
+    assert terms_defined_twice(tmp_path)
