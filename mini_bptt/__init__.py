@@ -21,6 +21,7 @@ from mini_bptt.cells import (
 )
 from mini_bptt.oracle import (
     ArrayComparison,
+    CallLogPlan,
     CheckResult,
     Departure,
     ExecutionResult,
@@ -33,6 +34,7 @@ from mini_bptt.oracle import (
     execute,
     plan_patterns,
     rule_covering_plans,
+    trace_from_calls,
 )
 from mini_bptt.planning import (
     MODELS,
@@ -59,6 +61,7 @@ __all__ = [
     "STRATEGIES",
     "Action",
     "ArrayComparison",
+    "CallLogPlan",
     "Cell",
     "CheckResult",
     "Departure",
@@ -90,4 +93,5 @@ __all__ = [
     "plan_patterns",
     "resource_limits",
     "rule_covering_plans",
+    "trace_from_calls",
 ]

@@ -3,6 +3,7 @@ May import ``mini_bptt.cells`` and ``mini_bptt.planning``; never the CLI, viz or
 Entry points: ``execute`` (numbers), ``check`` and ``Recorder`` (symbols), ``compare_gradients``;
 ``rule_covering_plans``, the plans to run another implementation against."""
 
+from mini_bptt.oracle.call_log import CallLogPlan, trace_from_calls
 from mini_bptt.oracle.check import CheckResult, Departure, OffPlanError, check
 from mini_bptt.oracle.compare import ArrayComparison, GradientComparison, compare_gradients
 from mini_bptt.oracle.executor import execute
@@ -13,6 +14,7 @@ from mini_bptt.oracle.rule_plans import rule_covering_plans
 
 __all__ = [
     "ArrayComparison",
+    "CallLogPlan",
     "CheckResult",
     "Departure",
     "ExecutionResult",
@@ -25,4 +27,5 @@ __all__ = [
     "execute",
     "plan_patterns",
     "rule_covering_plans",
+    "trace_from_calls",
 ]
