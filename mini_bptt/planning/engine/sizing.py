@@ -1,12 +1,14 @@
 """Sizing: the shapes of a table set, and a bound on the bytes a fill holds at once.
 
 ``allocated_bytes`` is exact: it counts the arrays ``BreakpointTables.allocate`` makes,
-from the same ``layout``. ``fill_bytes`` adds what the fill holds besides them: the
-arrays each split keeps from block to block (from their shapes), the largest temporaries
-of one step (``step_bytes``, from their shapes; a step's are freed before the next), and
-what grows with the breakpoints. That last term is not known before the fill: the
-breakpoints per table are bounded by a rule (``breakpoint_bound``), which is measured, not
-proven (``docs/engine.md``, *Sizing*), and checked on a grid of fills by the tests.
+from the same ``layout``. ``fill_bytes`` adds what the fill holds besides them, term by
+term (``fill_terms``): the arrays each split keeps from block to block, and one more of a
+split's while they are replaced (from their shapes); the temporaries of each step
+(``step_terms``, from their shapes; a step's are freed before the next, so only the
+largest counts); and what grows with the breakpoints. That last term is not known before
+the fill: the breakpoints per table are bounded by a rule (``breakpoint_bound``), which is
+measured, not proven (``docs/engine.md``, *Sizing*), and checked on a grid of fills by the
+tests, as is each term against what its part of a fill holds.
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ NARROW_COLUMNS = 512
 # per breakpoint: its record and, while they are read back, two copies, the sort's order
 # and a sorted copy of each
 BREAKPOINT_BYTES = 64
-CANDIDATE_BYTES = 48  # ... and per candidate made of it (measured)
+# ... and per candidate made of it: its record in a store or a group, with room to grow,
+# and an offer's copies of it (measured, with the margin of ``breakpoint_bound``)
+CANDIDATE_BYTES = 48
 BREAKPOINT_MARGIN = 2  # on the measured terms of ``breakpoint_bound``
 # ... whose columns past the one-state ones hold, in all, up to this many times as many
 # breakpoints as those at most (measured)
 ONE_STATE_TAIL = 0.5
-FILL_OVERHEAD = 2**18  # Python objects of a fill: dicts, lists, tuples, small arrays
+# Python objects of a fill (dicts, lists, tuples, small arrays), and NumPy's buffers of the
+# operands a ufunc casts or reads strided (``np.getbufsize()`` elements of each)
+FILL_OVERHEAD = 2**18
 
 
 class Layout(NamedTuple):
@@ -103,25 +109,42 @@ def allocated_bytes(shape: Layout, tables: int) -> int:
     return tables * per_table + stores
 
 
+class FillTerms(NamedTuple):
+    """The terms of ``fill_bytes``, each a bound on one part of what a fill holds."""
+
+    allocated: int  # the set's arrays (``allocated_bytes``, exact)
+    kept: int  # what every split keeps from one block to the next (``split_kept_bytes``)
+    replaced: int  # one more of a split's arrays while they are replaced (``replaced_bytes``)
+    steps: dict[str, int]  # the temporaries of each step (``step_terms``); one at a time
+    grows: int  # what grows with the breakpoints (``breakpoint_bytes``)
+    overhead: int  # ``FILL_OVERHEAD``
+
+    def total(self) -> int:
+        """Their sum, with the largest step only: a step's temporaries are freed before
+        the next step makes its own."""
+        parts = (self.allocated, self.kept, self.replaced, self.grows, self.overhead)
+        return sum(parts) + max(self.steps.values())
+
+
 def fill_bytes(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) -> int:
     """A bound on the bytes that filling rows up to ``steps`` of a set of ``specs``
     allocated for ``rows`` rows and budgets 0..``width`` holds at once."""
+    return fill_terms(specs, rows, width, steps).total()
+
+
+def fill_terms(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) -> FillTerms:
+    """The terms of ``fill_bytes`` for the same arguments."""
     shape = layout(specs, rows, width)
     by_name = {spec.name: spec for spec in specs}
     cols, block, item = shape.cols, shape.block, np.dtype(shape.dtype).itemsize
     filled = min(steps, rows - 1)
     splits = [(spec, o) for spec in shape.specs for o in spec.options if isinstance(o, Split)]
     wide = [cols - first_column(by_name, spec, o, shape.off) for spec, o in splits]
-    # what each split keeps from one block to the next, and one more of each array while
-    # a split's are replaced
-    kept = sum(split_kept_bytes(block, cols, w, item) for w in wide)
-    kept += (block * cols + block * max(wide, default=0)) * item if splits else 0
     zones = one_state_budgets(shape.specs)
     count = {spec.name: breakpoint_bound(spec, filled, width, zones) for spec in shape.specs}
     # a breakpoint of a split's left part is a candidate of that split, one of its right
     # part another
     sides = {name: sum((o.left == name) + (o.right == name) for _, o in splits) for name in count}
-    grows = sum(n * (BREAKPOINT_BYTES + CANDIDATE_BYTES * sides[name]) for name, n in count.items())
     # windowed blocks start at row y_min + block; groups are bounded once a split's
     # candidates are 2 * BOUND_MINIMUM per column
     windowed = [filled >= o.y_min + block for _, o in splits]
@@ -131,62 +154,100 @@ def fill_bytes(specs: tuple[TableSpec, ...], rows: int, width: int, steps: int) 
         and count[o.left] + count[o.right] >= 2 * chords.BOUND_MINIMUM * w
         for ok, (_, o), w in zip(windowed, splits, wide, strict=True)
     ]
-    step = step_bytes(
-        shape,
-        filled,
-        max((w for w, ok in zip(wide, windowed, strict=True) if ok), default=0),
-        max((w for w, ok in zip(wide, bounded, strict=True) if ok), default=0),
+    return FillTerms(
+        allocated=allocated_bytes(shape, len(specs)),
+        kept=sum(split_kept_bytes(block, cols, w, item) for w in wide),
+        replaced=replaced_bytes(block, cols, max(wide), item) if splits else 0,
+        steps=step_terms(
+            shape,
+            filled,
+            max((w for w, ok in zip(wide, windowed, strict=True) if ok), default=0),
+            max((w for w, ok in zip(wide, bounded, strict=True) if ok), default=0),
+        ),
+        grows=sum(breakpoint_bytes(n, sides[name]) for name, n in count.items()),
+        overhead=FILL_OVERHEAD,
     )
-    return allocated_bytes(shape, len(specs)) + kept + step + grows + FILL_OVERHEAD
+
+
+def breakpoint_bytes(count: int, sides: int) -> int:
+    """A bound on what ``count`` breakpoints of a table hold, with the candidates they give
+    the ``sides`` split parts that read the table (``BREAKPOINT_BYTES``, ``CANDIDATE_BYTES``)."""
+    return count * (BREAKPOINT_BYTES + CANDIDATE_BYTES * sides)
+
+
+def replaced_bytes(block: int, cols: int, wide: int, item: int) -> int:
+    """A bound on what a split holds besides what it keeps while its arrays are replaced
+    for the next block (the widest split, ``wide`` columns), in entries of ``item`` bytes:
+    its new bisected middle (``block`` rows by ``wide`` columns, with its columns and mask)
+    while the last one is held, then its block's new values (``block`` rows by every
+    column) while the last block's are. Not at once: their sum bounds either, as a block
+    row of every column is more than the middle's nine bytes per column."""
+    return (block * cols + block * wide) * item
 
 
 def split_kept_bytes(block: int, cols: int, wide: int, item: int) -> int:
     """A bound on what one split keeps from one block to the next (``SplitState``): the
     two windows' constant parts and the bisected middle's minima (``block`` rows by its
-    ``wide`` columns) and the block's values found so far (``block`` rows by at most every
-    one of the ``cols`` columns), in entries of ``item`` bytes."""
-    return 3 * block * wide * item + block * cols * item
+    ``wide`` columns), the block's values found so far (``block`` rows by at most every one
+    of the ``cols`` columns), in entries of ``item`` bytes; the middle's columns when they
+    are not one run (int64) and the mask of the columns bisected (a byte per column)."""
+    return 3 * block * wide * item + block * cols * item + wide * 8 + cols
 
 
 def step_bytes(shape: Layout, filled: int, windowed: int, bounded: int) -> int:
-    """The largest temporaries of one step of a fill up to row ``filled``, from their
-    shapes: ``block`` rows by every column (``cols``) or by a split's columns from its
-    first, for the widest split read from its windows (``windowed``) or whose groups are
-    bounded (``bounded``; 0: none); int64 unless said otherwise."""
+    """The largest temporaries of one step of a fill up to row ``filled``: the largest of
+    ``step_terms`` (a step's are freed before the next step makes its own)."""
+    return max(step_terms(shape, filled, windowed, bounded).values())
+
+
+def step_terms(shape: Layout, filled: int, windowed: int, bounded: int) -> dict[str, int]:
+    """Per step of a fill up to row ``filled``, a bound on the temporaries it holds at
+    once, from their shapes: ``block`` rows by every column (``cols``) or by a split's
+    columns from its first, for the widest split read from its windows (``windowed``) or
+    whose groups are bounded (``bounded``; 0: none, and the step is not taken); int64
+    unless said otherwise. What a step keeps for later (breakpoints, candidates, a
+    split's arrays) is counted by the terms of ``fill_bytes``, not here."""
     cols, block, item = shape.cols, shape.block, np.dtype(shape.dtype).itemsize
-    steps = [
-        # breakpoint search of one table: its rows as int64, three int64 differences,
-        # eight masks
-        (block + 2) * cols * (8 + 3 * 8 + 8),
-        # least rises of a chunk: the rows as int64 and their differences
-        2 * (block + 1) * cols * 8,
-        # a row's two windows (or, in the first rows, every split point)
-        2 * block * cols * item + 4 * cols * 8,
-        # reading back the breakpoints: a search over every column
-        2 * (cols + 1) * 8,
-    ]
+    terms = {
+        # one table's rows low - 1 .. high + 1 (block + 2) as int64; of ``above - 2 at +
+        # below`` and the second differences at most three int64 arrays; eight masks
+        "breakpoint search": (block + 2) * cols * (8 + 3 * 8 + 8),
+        # a chunk's block + 1 rows as int64 and their differences, or the next chunk's
+        # rows while the last's are still held
+        "least rises": 2 * (block + 1) * cols * 8,
+        # a row's windows, or in the first rows every split point: fewer than 2 block
+        # rows of split points by every column, of the table's type; and a few rows of
+        # every column: a Run's, the Singles' (shared by shift), the minima
+        "windows": 2 * block * cols * item + 4 * cols * 8,
+        # reading back the breakpoints: where each column's start (two int64 per column;
+        # the copies per breakpoint are counted by BREAKPOINT_BYTES)
+        "reading back": 2 * (cols + 1) * 8,
+    }
     if windowed:
-        steps += [
-            # a block's offer: the ceilings of its values for each growth step
-            len(pruning.GROWTH_STEPS) * block * cols * 8 + block * cols,
+        terms |= {
+            # a block's offer: the ceilings of its values, for each growth step the block's
+            # values less the step's rise on every row (int64) and their maxima; the
+            # copies of its candidates are counted by CANDIDATE_BYTES
+            "offer": len(pruning.GROWTH_STEPS) * (block + 1) * cols * 8,
             # the middle by bisection: its bounds and two evaluations of the split
-            12 * block * windowed * 8,
-        ]
+            "bisected middle": 12 * block * windowed * 8,
+        }
     if bounded:
         B = chords.BOUND_ROWS
         coarse = filled // B + 2
         pieces = 2 * (filled // B) + 3
-        steps += [
+        terms |= {
             # chords of a coarse block: its rows as int64 and four int64 expressions
-            (B + 1) * cols * (5 * 8 + 4 + 1),
+            "chords": (B + 1) * cols * (5 * 8 + 4 + 1),
             # group bounds: per piece and column the chords of both parts and the
             # bound; per coarse block the bounds and least rises
-            pieces * bounded * 24 * 8 + coarse * bounded * 8 * 8,
+            "group bounds": pieces * bounded * 24 * 8 + coarse * bounded * 8 * 8,
             # groups beaten: the ceilings of the block for each group growth, the
             # values scaled, and per coarse block the bounds, growths and masks
-            (len(chords.GROUP_GROWTHS) + 2) * block * bounded * 8 + coarse * cols * 12 * 8,
-        ]
-    return max(steps)
+            "groups beaten": (len(chords.GROUP_GROWTHS) + 2) * block * bounded * 8
+            + coarse * cols * 12 * 8,
+        }
+    return terms
 
 
 def breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> int:

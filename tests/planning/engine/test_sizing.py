@@ -1,20 +1,29 @@
 """Sizing: the arrays a set allocates are counted exactly, the estimate of a fill bounds
-its measured peak, and options whose shift is past the width are left out."""
+its measured peak, each of its terms bounds what its part of a fill holds and is near it,
+and options whose shift is past the width are left out."""
 
 from __future__ import annotations
 
 import math
 import tracemalloc
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 
-from mini_bptt.planning.engine import BreakpointTables, best_split_option
+from mini_bptt.planning.engine import BreakpointTables, best_split_option, chords, pruning, sizing
+from mini_bptt.planning.engine import tables as tables_module
+from mini_bptt.planning.engine.breakpoints import TableBreakpoints
+from mini_bptt.planning.engine.pruning import ChunkRises, PrunedMinimum
 from mini_bptt.planning.engine.reference import DPTables, best_option
 from mini_bptt.planning.engine.sizing import (
+    BREAKPOINT_BYTES,
     breakpoint_bound,
+    breakpoint_bytes,
+    fill_terms,
     one_state_budgets,
     split_kept_bytes,
+    step_terms,
 )
 from mini_bptt.planning.units import grains_for
 from tests.planning.engine.common import specs_of
@@ -78,6 +87,7 @@ PEAK_GRID = [
     ("optimal", "ism", True, 1000, 300, 1500),
     ("paper", "ism", True, 100, 1000, 90),
     ("optimal", "msm", True, 7 / 3, 300, 500),
+    ("optimal", "msm", True, 2000, 10, 2100),  # about one breakpoint in two columns
     pytest.param("optimal", "msm", False, 1, 3000, 150, marks=pytest.mark.slow),
     pytest.param("optimal", "ism", False, 4.5, 3000, 120, marks=pytest.mark.slow),
     pytest.param("optimal", "ism", True, 4.5, 2000, 120, marks=pytest.mark.slow),
@@ -163,33 +173,284 @@ def test_a_shift_past_the_width_is_left_out_and_the_entries_are_unchanged(model,
                         assert chosen == best_option(full, spec, t, m), (spec.name, t, m)
 
 
-def array_bytes(value) -> int:
-    if isinstance(value, tuple):
-        return sum(array_bytes(part) for part in value)
-    return getattr(value, "nbytes", 0)
+# ---------------------------------------------------------------------------------------
+# Each term against what its part of a fill really holds: the sum above could hide a term
+# too low on a shape the grid does not hold (a fill let past the limit), or one far too
+# high (requests refused early).
+
+
+def owned_bytes(value) -> int:
+    """Bytes of the buffers the arrays in ``value`` (nested in dicts, lists, tuples and the
+    engine's objects) keep alive: a view counts its whole buffer, each buffer once."""
+    seen, total, stack = set(), 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, np.ndarray):
+            owner = item
+            while isinstance(owner.base, np.ndarray):
+                owner = owner.base
+            if id(owner) not in seen:
+                seen.add(id(owner))
+                total += owner.nbytes
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dict__") and type(item).__module__.startswith("mini_bptt"):
+            stack.append(vars(item))
+    return total
+
+
+class Call(NamedTuple):
+    """One call of a step: the bytes it held, what its term allows besides (per breakpoint
+    it reads), and ``step_terms``' arguments at the call's own shape (``term_at``)."""
+
+    held: int
+    besides: int = 0
+    at: dict = {}
+
+
+class StepTracer:
+    """Wraps the functions a fill calls for its steps and measures with tracemalloc what
+    each call holds at its peak. Calls may nest (an offer inside a group offer): each
+    resets tracemalloc's peak, so an outer call keeps its own peak up to an inner call and
+    takes the inner call's after it."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.monkeypatch = monkeypatch
+        self.frames: list[list[int]] = []  # per call under way: traced bytes before, peak
+        self.calls: dict[str, list[Call]] = {}
+
+    def wrap(self, owner, name: str, step: str, measure) -> None:
+        """Measure every call of ``owner.name`` (its result unchanged) as step ``step``:
+        ``measure(peak, left, args, result)`` makes its ``Call`` from the call's peak above
+        the bytes traced before it, and the part of that peak the call did not leave
+        behind (what it keeps is counted by another term)."""
+        function, frames = getattr(owner, name), self.frames
+
+        def measured(*args, **kwargs):
+            if frames:
+                frames[-1][1] = max(frames[-1][1], tracemalloc.get_traced_memory()[1])
+            tracemalloc.reset_peak()
+            frame = [tracemalloc.get_traced_memory()[0]] * 2
+            frames.append(frame)
+            try:
+                result = function(*args, **kwargs)
+            finally:
+                frames.pop()
+                after, peak = tracemalloc.get_traced_memory()
+                peak = max(frame[1], peak)
+                if frames:
+                    frames[-1][1] = max(frames[-1][1], peak)
+                tracemalloc.reset_peak()
+            call = measure(peak - frame[0], peak - after, args, result)
+            if call is not None:
+                self.calls.setdefault(step, []).append(call)
+            return result
+
+        self.monkeypatch.setattr(owner, name, measured)
+
+    def fill(self, tables: BreakpointTables, steps: int, budget: int) -> None:
+        """``tables.ensure(steps, budget)`` traced. NumPy buffers ``np.getbufsize()``
+        elements of each operand a ufunc casts or reads strided, a fixed cost per call
+        whatever the shapes, which ``FILL_OVERHEAD`` counts: the fill runs with small
+        buffers, so that what is measured is the arrays the terms count (the values are
+        the same with any buffer size)."""
+        saved = np.getbufsize()
+        np.setbufsize(16)
+        tracemalloc.start()
+        try:
+            tables.ensure(steps, budget)
+        finally:
+            tracemalloc.stop()
+            np.setbufsize(saved)
+
+
+def traced_fill(monkeypatch, specs, steps: int, budget: int) -> tuple[BreakpointTables, StepTracer]:
+    """A set of ``specs`` filled to ``steps`` and ``budget``, with every call of each step of
+    ``step_terms`` measured: the function the fill calls for it, wrapped where the fill
+    looks it up."""
+    tracer = StepTracer(monkeypatch)
+    bounds: dict = {}  # the last group bounds: held through their groups' offer
+
+    def search(peak, left, args, result):  # its rows are made as int64 for it by the caller
+        return Call(left + args[1].nbytes, at={"block": len(args[1]) - 2})
+
+    def row(peak, left, args, result):
+        # row t searches at most t - 1 split points in full, 2 (t // 2) rows of the term
+        tables, t = args[0], args[1]
+        return Call(left, at={"block": min(tables.block, max(t // 2, 1))})
+
+    def reading_back(peak, left, args, result):
+        # the records are held before and after: they and their copies, per breakpoint,
+        # are what BREAKPOINT_BYTES counts
+        found = args[0]
+        return Call(owned_bytes(found.found) + peak, BREAKPOINT_BYTES * int(found.count.sum()))
+
+    def offer(peak, left, args, result):  # the ceilings, held by the offer to its end
+        return Call(peak, at={"block": len(args[0])})
+
+    def middle(peak, left, args, result):
+        return Call(left, at={"windowed": 0 if result[0] is None else result[0][1].shape[1]})
+
+    def group_bounds(peak, left, args, result):  # made for the groups' offer, held by it
+        bounds.update(result=result, at={"filled": args[2], "bounded": args[5] - args[4]})
+        return Call(peak, at=bounds["at"])
+
+    def groups_beaten(peak, left, args, result):  # with the bounds and the values scaled
+        return Call(left + owned_bytes([bounds["result"], args[2]]), at=bounds["at"])
+
+    def own(peak, left, args, result):
+        return Call(left)
+
+    tracer.wrap(TableBreakpoints, "search", "breakpoint search", search)
+    tracer.wrap(ChunkRises, "update", "least rises", own)
+    # the row is the step (``_fill_row``): its options' temporaries besides the windows'
+    tracer.wrap(BreakpointTables, "_fill_row", "windows", row)
+    tracer.wrap(TableBreakpoints, "index", "reading back", reading_back)
+    # an offer's temporaries that are not per candidate (those are CANDIDATE_BYTES')
+    tracer.wrap(pruning, "ceilings", "offer", offer)
+    tracer.wrap(tables_module, "bisected_middle", "bisected middle", middle)
+    tracer.wrap(chords.Chords, "update", "chords", own)
+    tracer.wrap(chords, "group_bounds", "group bounds", group_bounds)
+    tracer.wrap(chords, "groups_beaten", "groups beaten", groups_beaten)
+    tables = BreakpointTables(specs)
+    tracer.fill(tables, steps, budget)
+    return tables, tracer
+
+
+def term_at(shape, filled: int, call: Call, step: str) -> int:
+    """Step ``step``'s term at the call's own shape (``call.at``: a block of fewer rows, the
+    columns bisected, the row and columns of a bounded offer); 0 if it has none there."""
+    at = {"filled": filled, "windowed": 1, "bounded": 1} | call.at
+    rows = at.pop("block", shape.block)
+    return step_terms(shape._replace(block=rows), **at).get(step, 0)
+
+
+# a call's Python objects besides its arrays' buffers (array headers of about a hundred
+# bytes, tuples, ints: a few dozen), which FILL_OVERHEAD counts
+OBJECTS = 2**12
+
+# fills whose groups are bounded within a few hundred rows: coarse blocks of 128 rows, and
+# bounds from 8 candidates per column (the estimate reads the same)
+BOUNDED = {"BOUND_ROWS": 128, "BOUND_MINIMUM": 8}
+BOUNDED_GRID = [
+    ("optimal", "ism", False, 4.5, 700, 120),  # narrow: blocks of 96 rows
+    ("optimal", "ism", False, 4.5, 500, 600),  # wide: blocks of 32 rows
+    ("paper", "ism", True, 100, 700, 90),  # dense columns
+    pytest.param("optimal", "msm", False, 1, 700, 150, marks=pytest.mark.slow),
+]
+
+
+def assert_steps_within_terms(monkeypatch, model, strategy, output, alpha, steps, budget):
+    """Every call of every step of a fill holds at most that step's term in the estimate
+    (with what the term allows per breakpoint it reads, and the call's Python objects),
+    and at most the term at the call's own shape; a step the fill takes is in the estimate."""
+    specs = specs_of(model, strategy, output, grains_for(alpha))
+    tables, tracer = traced_fill(monkeypatch, specs, steps, budget)
+    rows, width = tables.capacity, tables.width
+    estimate = fill_terms(specs, rows, width, steps).steps
+    shape, filled = tables.layout(rows, width), min(steps, rows - 1)
+    assert tracer.calls.keys() <= estimate.keys(), (tracer.calls.keys(), estimate.keys())
+    for step, calls in tracer.calls.items():
+        for call in calls:
+            allowed = call.besides + OBJECTS
+            assert call.held <= estimate[step] + allowed, (step, call, estimate[step])
+            if step != "bisected middle":  # its temporaries go by dense column, not bisected
+                assert call.held <= term_at(shape, filled, call, step) + allowed, (step, call)
+
+
+@pytest.mark.parametrize("model, strategy, output, alpha, steps, budget", PEAK_GRID)
+def test_each_step_of_a_fill_holds_at_most_its_term(
+    monkeypatch, model, strategy, output, alpha, steps, budget
+):
+    """``step_terms`` against what each step of the fills of PEAK_GRID holds."""
+    assert_steps_within_terms(monkeypatch, model, strategy, output, alpha, steps, budget)
+
+
+@pytest.mark.parametrize("model, strategy, output, alpha, steps, budget", BOUNDED_GRID)
+def test_each_step_of_a_fill_with_groups_bounded_holds_at_most_its_term(
+    monkeypatch, model, strategy, output, alpha, steps, budget
+):
+    """The same with groups bounded early (chords, group bounds, groups beaten)."""
+    for name, value in BOUNDED.items():
+        monkeypatch.setattr(chords, name, value)
+    assert_steps_within_terms(monkeypatch, model, strategy, output, alpha, steps, budget)
+
+
+# How far a term may be above the most its step holds, from what the term counts beyond
+# what the step holds at once, with about a tenth to spare for other NumPy versions: the
+# search holds two of the three int64 arrays of second differences the term counts
+# (CPython frees ``2 at`` once ``above - 2 at`` is made); a row, 2 block - 2 rows of split
+# points of 2 block, and two or three rows of every column of four; the bisection about
+# eight int64 per entry of twelve; the chords three int64 expressions of five; the group
+# bounds a third of theirs; reading back, 56 bytes per breakpoint of 64. The least rises
+# and the offer hold exactly the arrays their terms count, and the call's Python objects.
+NEAR = {
+    "breakpoint search": 1.75,
+    "least rises": 1.02,
+    "windows": 1.25,
+    "reading back": 1.25,
+    "offer": 1.02,
+    "bisected middle": 1.6,
+    "chords": 2.0,
+    "group bounds": 3.2,
+    "groups beaten": 1.2,
+}
+NEAR_GRID = [  # fills, the constants they are filled with, the steps near their terms
+    ("optimal", "ism", False, 4.5, 700, 120, BOUNDED, tuple(NEAR)),  # narrow
+    ("optimal", "ism", False, 4.5, 500, 600, BOUNDED, tuple(NEAR)),  # wide
+    # a breakpoint in about two columns: reading back, the term of its columns shows
+    ("optimal", "msm", True, 2000, 10, 2100, {}, ("reading back",)),
+]
 
 
 @pytest.mark.parametrize(
-    ("model", "strategy", "output", "alpha", "steps", "budget"),
-    [
-        ("optimal", "msm", True, 2, 600, 120),
-        ("optimal", "msm", False, 1, 800, 60),
-        ("paper", "msm", True, 2, 600, 120),
-        ("optimal", "ism", True, 4.5, 300, 2000),
-    ],
+    "model, strategy, output, alpha, steps, budget, constants, near", NEAR_GRID
 )
+def test_each_step_term_is_near_the_most_its_step_holds(
+    monkeypatch, model, strategy, output, alpha, steps, budget, constants, near
+):
+    """Each term at a call's own shape is within its factor in ``NEAR`` of what the call
+    holds, at the call where it is closest, in a narrow fill and a wide one that take every
+    step (and one where reading back goes by column)."""
+    for name, value in constants.items():
+        monkeypatch.setattr(chords, name, value)
+    specs = specs_of(model, strategy, output, grains_for(alpha))
+    tables, tracer = traced_fill(monkeypatch, specs, steps, budget)
+    shape = tables.layout(tables.capacity, tables.width)
+    assert set(near) <= tracer.calls.keys()
+    for step in near:
+        calls = tracer.calls[step]
+        closest = max(c.held / (term_at(shape, steps, c, step) + c.besides) for c in calls)
+        assert closest * NEAR[step] >= 1, (step, closest)
+
+
+SPLIT_GRID = [
+    ("optimal", "msm", True, 2, 600, 120),
+    ("optimal", "msm", False, 1, 800, 60),
+    ("paper", "msm", True, 2, 600, 120),
+    ("optimal", "ism", True, 4.5, 300, 2000),
+    ("paper", "ism", True, 100, 1000, 90),  # most columns bisected: the middle near full
+]
+SPLIT_ARRAYS = ("left_plus_y", "right_minus_j", "best_so_far", "middle", "bisected")
+
+
+def split_arrays(state) -> list:
+    return [getattr(state, name) for name in SPLIT_ARRAYS]
+
+
+@pytest.mark.parametrize("model, strategy, output, alpha, steps, budget", SPLIT_GRID)
 def test_what_a_split_keeps_between_blocks_is_within_its_term_and_near_it(
     model, strategy, output, alpha, steps, budget
 ):
     """``split_kept_bytes``, one term of ``fill_bytes``, against the arrays each split
-    really holds at every block of a fill: never above it, and at some block within 30%."""
+    really holds at every block of a fill (each buffer whole: the block's values are a
+    view of every column's): never above it, and at some block within 30%."""
     ratios = []
 
     def on_block(tables, state, t0):
-        held = sum(
-            array_bytes(getattr(state, name))
-            for name in ("left_plus_y", "right_minus_j", "best_so_far", "middle", "bisected")
-        )
+        held = owned_bytes(split_arrays(state))
         item = np.dtype(tables.dtype).itemsize
         bound = split_kept_bytes(tables.block, tables.cols, tables.cols - state.first, item)
         ratios.append(held / bound)
@@ -197,3 +458,99 @@ def test_what_a_split_keeps_between_blocks_is_within_its_term_and_near_it(
     specs = specs_of(model, strategy, output, grains_for(alpha))
     BreakpointTables(specs, on_block=on_block).ensure(steps, budget)
     assert ratios and max(ratios) <= 1 and max(ratios) >= 0.7, (min(ratios), max(ratios))
+
+
+@pytest.mark.parametrize("model, strategy, output, alpha, steps, budget", SPLIT_GRID)
+def test_what_splits_hold_while_one_is_replaced_is_within_its_terms_and_near_them(
+    monkeypatch, model, strategy, output, alpha, steps, budget
+):
+    """What every split keeps and the one more of ``replaced_bytes``, against the arrays the
+    splits hold while one split's are replaced (``_begin_block``): its bisected middle made
+    while the last is held, its block's values offered while the last block's are. Never
+    above, and at some time within 40%."""
+    ratios = []
+    tables = BreakpointTables(specs_of(model, strategy, output, grains_for(alpha)))
+    terms = fill_terms(tables.specs, *tables.allocation(steps, budget), steps)
+    bisected_middle, run = tables_module.bisected_middle, PrunedMinimum.run
+
+    def held(made) -> None:
+        kept = owned_bytes([split_arrays(state) for state in tables.splits])
+        ratios.append((kept + owned_bytes(made)) / (terms.kept + terms.replaced))
+
+    def bisecting(*args):
+        middle = bisected_middle(*args)
+        held(middle)
+        return middle
+
+    def offering(offer):
+        held(offer.upper)
+        run(offer)
+
+    monkeypatch.setattr(tables_module, "bisected_middle", bisecting)
+    monkeypatch.setattr(PrunedMinimum, "run", offering)
+    tables.ensure(steps, budget)
+    assert ratios and max(ratios) <= 1 and max(ratios) >= 0.6, (min(ratios), max(ratios))
+
+
+def held_for_breakpoints(monkeypatch, specs, steps: int, budget: int) -> list[tuple]:
+    """At each offer of a fill, where the most is held for the breakpoints: what they and
+    their candidates hold (records; stores and groups past the stores ``allocated_bytes``
+    counts; the offer's copies of its candidates, its peak less its ceilings'), with
+    ``grows`` for the breakpoints found by then, from the bound on their count and from
+    their count."""
+    tables = BreakpointTables(specs)
+    tracer = StepTracer(monkeypatch)
+    ceilings: list[int] = []
+    found: list[tuple[int, int, int]] = []
+
+    def offer(peak, left, args, result):
+        copies = left - (ceilings.pop() if ceilings else 0)
+        splits, breakpoints = tables.splits, tables.table_breakpoints
+        records = owned_bytes([b.found for b in breakpoints.values()])
+        stored = owned_bytes([[state.stores, state.groups] for state in splits])
+        stored -= sizing.allocated_bytes(tables.layout(tables.capacity, tables.width), 0)
+        zones = one_state_budgets(tables.live)
+        bound = real = 0
+        for spec in tables.live:
+            sides = sum(
+                (s.option.left == spec.name) + (s.option.right == spec.name) for s in splits
+            )
+            count = breakpoint_bound(spec, args[0].t0, tables.width, zones)
+            bound += breakpoint_bytes(count, sides)
+            real += breakpoint_bytes(int(breakpoints[spec.name].count.sum()), sides)
+        found.append((records + stored + copies, bound, real))
+
+    tracer.wrap(pruning, "ceilings", "offer", lambda peak, *_: ceilings.append(peak))
+    tracer.wrap(PrunedMinimum, "run", "copies", offer)
+    tracer.fill(tables, steps, budget)
+    return found
+
+
+OFFER_GRID = [  # fills with offers: from PEAK_GRID, and one with groups bounded early
+    ("optimal", "msm", True, 2000, 100, 2100, {}),
+    ("optimal", "msm", False, 7, 200, 3000, {}),
+    ("optimal", "ism", True, 1000, 300, 1500, {}),
+    ("paper", "ism", True, 100, 1000, 90, {}),
+    ("optimal", "msm", True, 7 / 3, 300, 500, {}),
+    ("optimal", "ism", False, 4.5, 500, 600, BOUNDED),
+    pytest.param("optimal", "msm", False, 1, 3000, 150, {}, marks=pytest.mark.slow),
+    pytest.param("optimal", "ism", False, 4.5, 3000, 120, {}, marks=pytest.mark.slow),
+    pytest.param("paper", "msm", True, 1.5, 3000, 900, {}, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("model, strategy, output, alpha, steps, budget, constants", OFFER_GRID)
+def test_what_grows_with_the_breakpoints_is_within_its_term_and_near_it(
+    monkeypatch, model, strategy, output, alpha, steps, budget, constants
+):
+    """``grows`` against what the breakpoints and their candidates hold at each offer:
+    never above it with the bound on their count the estimate reads, and at some offer at
+    least a third of it with their count (``BREAKPOINT_BYTES`` and ``CANDIDATE_BYTES`` are
+    what a breakpoint and its candidates hold, not three times as much)."""
+    for name, value in constants.items():
+        monkeypatch.setattr(chords, name, value)
+    specs = specs_of(model, strategy, output, grains_for(alpha))
+    held = held_for_breakpoints(monkeypatch, specs, steps, budget)
+    assert held
+    assert all(h <= bound for h, bound, _ in held), max(h / bound for h, bound, _ in held)
+    assert 3 * max(h / real for h, _, real in held) >= 1, [h / real for h, _, real in held]
