@@ -27,18 +27,26 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
+    _add_alpha_option(p)
+    _add_strategy_options(p)
+
+
+def _add_alpha_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alpha",
         type=_number("--alpha"),
         default=1,
         help="internal-state size in hidden-state units (default 1)",
     )
-    _add_strategy_options(p)
 
 
 def _add_strategy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strategy", choices=STRATEGIES, default="msm", help="default msm")
     p.add_argument("--model", choices=MODELS, default="optimal", help="default optimal")
+    _add_output_flag(p)
+
+
+def _add_output_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-internal-output",
         dest="internal_has_output",
@@ -195,18 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="where the loop stops: e.g. 100, 1:200 or 50,500,5000",
     )
-    p.add_argument(
-        "--alpha",
-        type=_number("--alpha"),
-        default=1,
-        help="internal-state size in hidden-state units (default 1)",
-    )
-    p.add_argument(
-        "--no-internal-output",
-        dest="internal_has_output",
-        action="store_false",
-        help="a saved internal state cannot restart the forward",
-    )
+    _add_alpha_option(p)
+    _add_output_flag(p)
     p.add_argument("--json", action="store_true", help="print the whole plan of one T as JSON")
 
     p = sub.add_parser("reproduce", help="regenerate the paper's figures and REPORT.md")
