@@ -20,7 +20,7 @@ from mini_bptt.planning.online import OnlinePlanner, PlannerStateError
 from mini_bptt.planning.plan import InfeasibleMemoryError
 from mini_bptt.planning.reversal import Reversal
 from mini_bptt.planning.units import grains_for
-from tests.helpers import interrupted_at_line
+from tests.helpers import examples, interrupted_at_line
 from tests.planning.online_exhaustive import min_reversal_count
 
 
@@ -105,7 +105,7 @@ def sweep_of(plan):
     raise AssertionError("no forward of step T")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     steps=st.integers(1, 300),
     memory=st.integers(1, 40),
