@@ -107,9 +107,21 @@ def optimal_actions(
     """Actions of a plan reaching ``optimal_cost``; each task mirrors one option above.
     (``optimal_cost`` fills the tables, with progress; here they are only read.)"""
     tables.ensure(steps, budget)
+    out = Emitter()
+    emit_segment(out, tables, grains, "S", 0, steps, budget)
+    return out.actions
+
+
+def emit_segment(
+    out: Emitter, tables: BreakpointTables, grains: Grains, kind: str, a: int, t: int, m: int
+) -> None:
+    """Emit the plan of table ``kind`` (S, P or R) for the ``t`` steps after position ``a``
+    with ``m`` grains: the whole sequence (``optimal_actions``) or one segment of a reversal
+    from a stored set (``reversal.Reversal.actions``). The tables must be filled that far."""
+    if t == 0:
+        return
     specs = tables.by_name
     H, A = grains.hidden, grains.internal
-    out = Emitter()
 
     def sub(kind: str, a: int, t: int, m: int):
         if kind == "P":
@@ -159,4 +171,4 @@ def optimal_actions(
             out.emit(FORWARD, a + 1)
             save_then_reverse(option.table, a + 1, t - 1, m - A)
 
-    return out.run(sub("S", 0, steps, budget))
+    out.run(sub(kind, a, t, m))

@@ -93,9 +93,9 @@ from mini_bptt.planning.actions import (
     SAVE_HIDDEN,
     Action,
 )
+from mini_bptt.planning.dp_optimal import emit_segment
 from mini_bptt.planning.emitter import Emitter
 from mini_bptt.planning.engine import BreakpointTables
-from mini_bptt.planning.reversal_segments import emit_segment
 from mini_bptt.planning.units import Grains
 
 BIG = 1 << 60
