@@ -51,7 +51,14 @@ FUNCTIONS = [
 ]
 
 
-@pytest.mark.parametrize("name", MODULES)
+# the animation's examples draw a GIF: seconds, and tests/users/test_viz.py draws one too
+EVERYDAY_MODULES = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "mini_bptt.viz.animation" else name
+    for name in MODULES
+]
+
+
+@pytest.mark.parametrize("name", EVERYDAY_MODULES)
 def test_every_docstring_example_runs(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")

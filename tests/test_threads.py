@@ -50,7 +50,8 @@ def run(call: tuple):
 
 
 @pytest.mark.parametrize(
-    ("count", "longest"), [(25, 300), pytest.param(100, 700, marks=pytest.mark.slow)]
+    ("count", "longest"),
+    [(8, 120), *(pytest.param(*case, marks=pytest.mark.slow) for case in [(25, 300), (100, 700)])],
 )
 def test_eight_threads_of_random_plan_cost_and_check_calls_agree_with_one_thread(count, longest):
     workloads = [random_calls(seed, count, longest) for seed in range(THREADS)]

@@ -328,6 +328,54 @@ def _internal_state_executor(answer) -> tuple[bool, str]:
     return True, ""
 
 
+def _longest_single_sweep(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of (M, alpha)"
+    for alpha in (1, 2, 4.5):
+        for memory in (1, 2, 3, 4.5, 5.5, 8, 9, 16, 20):
+
+            def one_sweep(steps: int, memory=memory, alpha=alpha) -> bool:
+                return mb.cost(steps, memory, alpha=alpha) == steps
+
+            longest = next(t for t in range(1, 10**4) if not one_sweep(t + 1))
+            case = f"M = {memory}, alpha = {alpha}"
+            try:
+                got = answer(memory, alpha)
+            except Exception as exc:  # the reader's function may fail in any way: say which
+                return False, f"{case}: it raised {type(exc).__name__}: {exc}"
+            if not isinstance(got, numbers.Integral) or got < 1:
+                return False, f"{case}: {got!r} is not a whole number of steps"
+            if got > longest:
+                cost = mb.cost(int(got), memory, alpha=alpha)
+                return False, f"{case}: C({got}, M) = {cost} forwards, more than one sweep"
+            if got < longest:
+                return False, (
+                    f"{case}: T = {got + 1} is one sweep too. Once s[1] is saved, does "
+                    "anything read h[0] again (tutorial 04, exercise 04.1)?"
+                )
+    return True, ""
+
+
+def _hidden_only_sweep(answer) -> tuple[bool, str]:
+    if not callable(answer):
+        return False, "answer with a function of T"
+    for steps in range(1, 41):
+        # with room for every hidden state, the best hidden-state plan keeps h[0..T-1] and
+        # runs each step before T once more; no plan whose sweep saves no internal state
+        # does better: s[i], i < T, is gone once step i + 1 runs, and backward i needs it
+        fewest = mb.cost(steps, steps, strategy="hsm")
+        try:
+            got = answer(steps)
+        except Exception as exc:  # the reader's function may fail in any way: say which
+            return False, f"T = {steps}: it raised {type(exc).__name__}: {exc}"
+        if got != fewest:
+            return False, (
+                f"T = {steps}: {got!r}, not {fewest}. When the sweep ends, the core still "
+                "holds one internal state: which steps must run again?"
+            )
+    return True, ""
+
+
 CHECKERS = {
     "01.1": _rnn_alpha_with_preactivation,
     "01.2": _full_bptt_peak,
@@ -344,6 +392,8 @@ CHECKERS = {
     "07.1": _midpoint_forwards,
     "07.2": _ism_plan,
     "07.3": _internal_state_executor,
+    "08.1": _longest_single_sweep,
+    "08.2": _hidden_only_sweep,
 }
 
 

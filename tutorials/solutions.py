@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -170,6 +171,15 @@ def run_plan_with_internal_states(actions, forward_step, backward_step, h0, grad
     return carry, forwards, timeline
 
 
+def longest_single_sweep(M: float, alpha: float) -> int:
+    """08.1: no step runs twice when the sweep stores s[1..T-1], every internal state but
+    the core's. h[0] is read only by forward 1, and s[1] holds h[1], so h[0] may be freed
+    before the sweep (04.1): alpha (T - 1) <= M, so T = floor(M / alpha) + 1 (exact in
+    fractions: 4.5 is 9/2). Keeping h[0] as well, 1 + alpha (T - 1) <= M, is one step
+    short whenever M / alpha is whole or (M - 1) / alpha crosses a whole number."""
+    return math.floor(Fraction(str(M)) / Fraction(str(alpha))) + 1
+
+
 SOLUTIONS = {
     # the cache would hold h_prev, h and a: three (batch, hidden) arrays, one state each
     "01.1": 3.0,
@@ -211,4 +221,8 @@ SOLUTIONS = {
     "07.1": 68,
     "07.2": ism_actions,
     "07.3": run_plan_with_internal_states,
+    "08.1": longest_single_sweep,
+    # s[1..T-1] are lost during the sweep (each when the next step runs): every step but
+    # T runs again, once at least, and once is enough when h[0..T-2] are all kept
+    "08.2": lambda T: 2 * T - 1,
 }

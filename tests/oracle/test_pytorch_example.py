@@ -1,8 +1,8 @@
 """examples/pytorch_oracle.py runs BPTT-MSM in PyTorch from a mini_bptt plan, records its
 trace from the data path and compares its gradients with ours; each bug it can plant is
-caught at the first action where its loop leaves the plan. It runs where torch is
-installed (torch is never a dependency of mini_bptt or of its tests); elsewhere these
-tests are skipped."""
+caught: a control-flow bug at the first action where its loop leaves the plan, a bug in
+what is computed by the gradients. It runs where torch is installed (torch is never a
+dependency of mini_bptt or of its tests); elsewhere these tests are skipped."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mini_bptt as mb
+from tests.oracle.planted_bugs import first_departure
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pytorch_oracle.py"
 
@@ -27,39 +28,18 @@ def example():
 
 def test_pytorch_implementation_is_valid_follows_its_plan_and_agrees_per_dtype(example, capsys):
     for dtype, worst in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
-        verdict, comparison = example["check_one_dtype"](dtype)
-        assert verdict.valid and verdict.follows_plan
+        verdict, comparison, broken_at = example["check_one_dtype"](dtype)
+        assert verdict.valid and verdict.follows_plan and broken_at is None
         assert verdict.forward_count == verdict.optimal_forward_count
         assert comparison.ok
         assert max(a.max_rel_error for a in comparison.arrays) < worst
     assert example["main"]([]) == 0
     out = capsys.readouterr().out
     assert "INVALID" not in out and out.count("plan: the trace follows it") == 2
+    assert out.count("caught by: nothing") == 2
 
 
-def first_departure(plan: mb.Plan, plant: str) -> int:
-    """Where the loop with ``plant`` first does something else than ``plan``, worked out
-    from the plan alone: the loop is the plan up to there."""
-    hidden, internal, core = {0}, set(), None
-    for index, action in enumerate(plan.actions):
-        op, i = action.op, action.step
-        if plant == "wrong_restore" and op == "restore_hidden" and any(k < i for k in hidden):
-            return index
-        if plant == "keep_hidden" and op == "free_hidden":
-            return index
-        if plant == "keep_internal" and op == "free_internal":
-            return index
-        if plant == "stale_core" and op == "backward" and core != i:
-            return index
-        if plant == "ascending" and op == "backward" and i in internal and min(internal) != i:
-            return index
-        if op == "forward":
-            core = i
-        elif op in ("save_hidden", "free_hidden"):
-            hidden ^= {i}
-        elif op in ("save_internal", "free_internal"):
-            internal ^= {i}
-    raise AssertionError(f"{plant} never changes what the loop does")
+# bugs in what is computed, not in which action is taken: the loop's trace is its plan
 
 
 # the table of docs/testing.md (*Planted bugs*): first departure, first broken rule
@@ -69,24 +49,49 @@ TABLE = {
     "keep_internal": (78, 80),
     "stale_core": (77, 77),
     "ascending": (77, 77),
+    "bfloat16_accumulator": (None, None),
+    "uncut_graph": (None, None),
+    "dropped_loss": (None, None),
+}
+PARAMETERS = ["weight_hh", "weight_ih", "bias_hh", "bias_ih"]
+# the arrays each computing bug must put over the tolerance: the bfloat16 sums hold only
+# the parameter gradients (the state gradient is carried apart, in the run's dtype); the
+# loss of step 1 and the runs into earlier steps reach every array
+WRONG_ARRAYS = {
+    "bfloat16_accumulator": PARAMETERS,
+    "uncut_graph": [*PARAMETERS, "dh0", "dc0"],
+    "dropped_loss": [*PARAMETERS, "dh0", "dc0"],
 }
 
 
 @pytest.mark.parametrize("plant", sorted(TABLE))
 def test_each_planted_bug_is_caught_at_the_first_departure(example, plant, capsys):
     assert sorted(example["PLANTED"]) == sorted(TABLE)
-    verdict, comparison = example["check_one_dtype"](torch.float64, plant)
+    verdict, comparison, broken = example["check_one_dtype"](torch.float64, plant)
     plan = mb.plan(example["STEPS"], example["MEMORY"], alpha=4.5)
     k = first_departure(plan, plant)
+    assert (k, broken) == TABLE[plant]
+    assert example["main"](["--plant", plant]) == 0  # caught
+    out = capsys.readouterr().out
+    if k is None:  # the trace is the plan, valid: only the gradients show the bug
+        assert verdict.valid and verdict.follows_plan and verdict.departure is None
+        assert [a.name for a in comparison.arrays if not a.ok] == WRONG_ARRAYS[plant]
+        assert "first departure from the plan: none" in out
+        assert f"caught by: the gradients: {', '.join(WRONG_ARRAYS[plant])} over" in out
+        return
     assert verdict.departure.index == k and verdict.departure.planned == plan.actions[k]
     assert verdict.follows_plan is False
-    broken = None if verdict.valid else int(verdict.error.split()[1])
-    assert (k, broken) == TABLE[plant]
+    assert verdict.valid == (broken is None)
     if not verdict.valid:  # the broken rule comes at or after the departure, and names it
         assert broken >= k and comparison is None
+        assert verdict.error.startswith(f"action {broken} ")
         assert verdict.overhead is None and verdict.error.endswith(str(verdict.departure))
-    assert example["main"](["--plant", plant]) == 0  # caught
-    assert f"action {k}: the plan has" in capsys.readouterr().out
+        assert f"caught by: the trace: action {broken} breaks a rule; " in out
+    else:  # a forgotten free that fits the budget: the gradients are right
+        assert comparison.ok
+    assert f"the check against the plan: first departure at action {k}" in out
+    assert f"first departure from the plan: action {k}" in out
+    assert f"action {k}: the plan has" in out
 
 
 class Ignored:

@@ -29,8 +29,8 @@ def page(name: str) -> str:
     return (Path(SITE) / f"{name}.html").read_text(encoding="utf-8")
 
 
-def test_there_are_seven_tutorials():
-    assert len(TUTORIALS) == 7
+def test_there_are_eight_tutorials():
+    assert len(TUTORIALS) == 8
 
 
 @pytest.mark.parametrize("name", TUTORIALS)

@@ -30,6 +30,8 @@ CALLS: list[tuple] = []  # the progress reports of the module's one quick run
 RESULTS: dict = {}  # what each figure of that run returned, as REPORT.md was written from
 
 
+# Every test of the module's one quick run is slow: the run takes seconds. The figure
+# modules and the report have their own fast tests (test_report.py, and below).
 @pytest.fixture(scope="module")
 def out(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("figures")
@@ -52,6 +54,7 @@ def rows(out: Path, name: str) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_every_figure_and_the_report_exist(out):
     names = [module.__name__.rsplit(".", 1)[1] for module in FIGURES]
     for name in [*names, "lstm_lengths"]:
@@ -78,6 +81,7 @@ def report_table(out: Path) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines[start:end]]
 
 
+@pytest.mark.slow
 def test_every_report_row_names_the_paper_figure_and_a_verdict(out):
     table = report_table(out)
     assert len(table) == len(claims(RESULTS)) >= 20
@@ -110,6 +114,7 @@ def verdict_of(results: dict, where: str, says: str) -> str:
         ("bounds", "largest_exact_over_a_bound", 0.99, 1.01, "§6", "t < m^a"),
     ],
 )
+@pytest.mark.slow
 def test_a_report_verdict_flips_with_its_measurement(out, figure, key, good, bad, where, says):
     """The verdicts REPORT.md prints are computed from the results, not typed."""
     results = copy.deepcopy(RESULTS)
@@ -119,6 +124,7 @@ def test_a_report_verdict_flips_with_its_measurement(out, figure, key, good, bad
     assert verdict_of(results, where, says).startswith("not reproduced: ")
 
 
+@pytest.mark.slow
 def test_a_chen_verdict_follows_both_accountings(out):
     results = copy.deepcopy(RESULTS)
     fixed = results["memory_at_fixed_cost"]
@@ -130,6 +136,7 @@ def test_a_chen_verdict_follows_both_accountings(out):
     assert verdict_of(results, "Fig. 6, left (§7)", "For 2").startswith("not reproduced")
 
 
+@pytest.mark.slow
 def test_the_report_explains_chens_memory_with_the_numbers_of_its_run(out):
     report = (out / "REPORT.md").read_text()
     section = report.split("## Chen's memory, counted two ways (the beta = 0 rows)")[1]
@@ -142,6 +149,7 @@ def test_the_report_explains_chens_memory_with_the_numbers_of_its_run(out):
     assert f"needs are {fewest:.3f} per step (more than Chen's own cost)" in section
 
 
+@pytest.mark.slow
 def test_report_is_written_last_and_lists_the_files_of_its_run(out):
     report = (out / "REPORT.md").read_text()
     line = next(x for x in report.splitlines() if x.startswith("Files of this run"))
@@ -152,6 +160,7 @@ def test_report_is_written_last_and_lists_the_files_of_its_run(out):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
+@pytest.mark.slow
 def test_the_lstm_stage_reports_each_run_with_a_total_that_ends_exact(out):
     parts = [c for c in CALLS if c[4] is not None]
     assert parts and {c[2] for c in parts} == {"lstm_experiment"}
@@ -206,6 +215,7 @@ def previous_run(out: Path, tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 @pytest.mark.parametrize(
     "stop", ["after the first figure", pytest.param("during the LSTM runs", marks=pytest.mark.slow)]
 )
+@pytest.mark.slow
 def test_an_interrupted_reproduce_leaves_the_previous_outputs_as_they_were(out, tmp_path, stop):
     folder, before = previous_run(out, tmp_path)
 
@@ -218,6 +228,7 @@ def test_an_interrupted_reproduce_leaves_the_previous_outputs_as_they_were(out, 
     assert snapshot(folder) == before  # no file new, changed or removed; no staging folder
 
 
+@pytest.mark.slow
 def test_report_quotes_the_numbers_measured(out):
     """The report's numbers are the ones computed here, not text of its template."""
     import re
@@ -241,6 +252,7 @@ def test_report_quotes_the_numbers_measured(out):
     assert f"At {point['budget']}: {ratio:.2f}x" in report
 
 
+@pytest.mark.slow
 def test_hsm_csv(out):
     for row in rows(out, "hsm_cost_vs_memory"):
         steps, memory = int(row["steps"]), int(row["memory"])
@@ -251,6 +263,7 @@ def test_hsm_csv(out):
         assert float(row["forward_per_step"]) == plan.forward_count / plan.steps
 
 
+@pytest.mark.slow
 def test_strategies_csv(out):
     table = rows(out, "strategies")
     assert {r["strategy"] for r in table} == {"hsm", "ism", "msm"}
@@ -266,6 +279,7 @@ def test_strategies_csv(out):
         assert int(row["forward_count"]) == expected
 
 
+@pytest.mark.slow
 def test_memory_at_fixed_cost_csv(out):
     for row in rows(out, "memory_at_fixed_cost"):
         steps, memory, alpha = int(row["steps"]), int(row["memory"]), 1 + int(row["beta"])
@@ -280,6 +294,7 @@ def test_memory_at_fixed_cost_csv(out):
         assert float(row["ratio_to_chen_plan"]) == pytest.approx(memory / peak, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_cost_at_chen_memory_csv(out):
     for row in rows(out, "cost_at_chen_memory"):
         steps, alpha = int(row["steps"]), 1 + int(row["beta"])
@@ -293,6 +308,7 @@ def test_cost_at_chen_memory_csv(out):
         assert int(row["msm_forward_count_at_chen_peak"]) == at_peak <= chen.forward_count
 
 
+@pytest.mark.slow
 def test_divide_and_conquer_csv(out):
     table = rows(out, "divide_and_conquer")
     root = table[0]
@@ -306,6 +322,7 @@ def test_divide_and_conquer_csv(out):
     assert splits and all(int(r["start"]) < int(r["split_y"]) < int(r["end"]) for r in splits)
 
 
+@pytest.mark.slow
 def test_bounds_table_csv(out):
     table = rows(out, "bounds_table")
     assert {int(r["steps"]) for r in table} == {100, 1000, 10_000, 100_000}
@@ -324,6 +341,7 @@ def test_bounds_table_csv(out):
             assert m == math.ceil(math.sqrt(t))
 
 
+@pytest.mark.slow
 def test_lstm_lengths_csv(out):
     table = {int(r["steps"]): r for r in rows(out, "lstm_lengths")}
     assert sorted(table) == [50, 100, 200]
@@ -343,6 +361,7 @@ def test_lstm_lengths_csv(out):
     assert float(table[200]["time_over_full"]) == pytest.approx(float(five[column]))
 
 
+@pytest.mark.slow
 def test_bounds_csv(out):
     for row in rows(out, "bounds"):
         t, m = int(row["t"]), int(row["m"])
@@ -353,6 +372,7 @@ def test_bounds_csv(out):
         assert int(row["exact"]) <= float(row["bound_m_t_pow"]) + 1e-3
 
 
+@pytest.mark.slow
 def test_policies_csv(out):
     table = rows(out, "policies")
     assert len({r["memory"] for r in table}) == 1  # one budget: the panels compare
@@ -363,6 +383,7 @@ def test_policies_csv(out):
         assert [float(r["memory_after"]) for r in mine] == memory_timeline(plan)
 
 
+@pytest.mark.slow
 def test_lstm_experiment_csv(out):
     table = {r["budget"]: r for r in rows(out, "lstm_experiment")}
     cell = mb.LSTMCell(16, 32, seed=0)

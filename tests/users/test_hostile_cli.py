@@ -298,6 +298,9 @@ def test_ctrl_c_or_sigterm_during_reproduce_leaves_the_previous_outputs(tmp_path
         [sys.executable, "-m", "mini_bptt", "reproduce", "--quick", "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        # a shell running the tests in the background ignores SIGINT, and so would the
+        # child: give it the default handler a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not any(p.is_dir() and any(p.iterdir()) for p in out.iterdir()):  # a staged file

@@ -7,8 +7,8 @@ from pathlib import Path
 TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("*.ipynb"))
 
 
-def test_seven_tutorials_stored_without_outputs():
-    assert len(TUTORIALS) == 7
+def test_eight_tutorials_stored_without_outputs():
+    assert len(TUTORIALS) == 8
     for path in TUTORIALS:
         notebook = json.loads(path.read_text())
         for cell in notebook["cells"]:
@@ -161,6 +161,8 @@ PLAUSIBLY_WRONG = {
     ],
     "06.1": lambda ratio, beta: ratio * (1 + beta),  # forgets to take the reverse steps back out
     "06.2": lambda T, p: math.log(p / (1 - p)),  # sigmoid(b) >= p: one step, not T
+    "08.1": lambda m, a: math.floor((m - 1) / a) + 1,  # keeps h[0] through the sweep
+    "08.2": lambda T: 2 * T,  # runs step T again too, though the core holds s[T]
 }
 
 

@@ -53,7 +53,10 @@ def near(image: np.ndarray, colour: np.ndarray) -> np.ndarray:
     return np.abs(image.astype(int) - colour).sum(axis=2) < 60
 
 
-@pytest.mark.parametrize("steps", [6, pytest.param(40, marks=pytest.mark.slow)])
+# slow: matplotlib draws every frame; test_frames_follow_the_replay checks the frames' data
+# and the interrupted-GIF tests below write a GIF in the everyday run
+@pytest.mark.slow
+@pytest.mark.parametrize("steps", [6, 40])
 def test_the_gif_has_a_frame_per_action_and_the_bar_stays_within_the_budget(
     tmp_path, capsys, steps
 ):
