@@ -177,7 +177,7 @@ def test_the_lstm_stage_reports_each_run_with_a_total_that_ends_exact(out):
 @pytest.mark.parametrize(
     "case",
     [
-        "the point is one of the budgets",
+        pytest.param("the point is one of the budgets", marks=pytest.mark.slow),
         pytest.param("no freed memory kept", marks=pytest.mark.slow),
     ],
 )

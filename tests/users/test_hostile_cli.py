@@ -110,7 +110,7 @@ def run_cli(argv: list[str], stdin=subprocess.DEVNULL, env: dict | None = None):
     )
 
 
-def everyday_few(cases: list, count: int = 2) -> list:
+def everyday_few(cases: list, count: int = 1) -> list:
     """The first ``count`` cases in the everyday run, the others in the full run only: each
     starts a process; every case is also refused in-process by the everyday test below."""
     slow = pytest.mark.slow
