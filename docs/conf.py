@@ -118,8 +118,9 @@ def _write_api_reference() -> None:
     lines = [
         "# API reference",
         "",
-        "Everything in `mini_bptt.__all__`, then `mini_bptt.viz`. Examples in the docstrings",
-        "are run by the test suite.",
+        "Everything in `mini_bptt.__all__`, then `mini_bptt.viz` and the hooks that log a",
+        "PyTorch or JAX loop (they import torch or jax only when used). Examples in the",
+        "docstrings are run by the test suite.",
         "",
     ]
     for name in mb.__all__:
@@ -148,6 +149,14 @@ def _write_api_reference() -> None:
         "```{eval-rst}\n.. automodule:: mini_bptt.viz\n   :members:\n   :imported-members:\n```",
         "",
     ]
+    for framework in ("torch", "jax"):
+        lines += [
+            f"## `mini_bptt.oracle.{framework}_hooks.CallLog`",
+            "",
+            f"```{{eval-rst}}\n.. autoclass:: mini_bptt.oracle.{framework}_hooks.CallLog\n"
+            "   :members:\n```",
+            "",
+        ]
     (HERE / "api.md").write_text("\n".join(lines), encoding="utf-8")
 
 

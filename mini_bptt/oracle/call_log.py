@@ -32,6 +32,13 @@ holds:
   else only grows with internal states; so the forced set is in every choice that fits,
   and it fits if any does. Bisection finds the least peak.
 
+**One run per log.** A log is one run: a forward sweep and its backward, ending with
+backward 1. A call after it (an evaluation pass through the same hooked steps, or a second
+training step) is refused, though ``mb.check`` accepts a trace that goes on after its last
+backward: a log of two runs would get a valid trace of both, counted as one loop. The claim
+is over the logs accepted. A pass *before* the run cannot be told from restarts of the
+run: log only the run you check.
+
 One kind of log is outside the claim: with ``internal_has_output``, a forward k+1 after
 backward k that restarts from the computation of step k whose s[k] backward k read (a
 forward of a step already reversed). Such an s[k] is kept on after its backward and turns
@@ -101,7 +108,8 @@ def trace_from_calls(
     ----------
     calls : iterable
         ``("forward", i)`` and ``("backward", i)`` pairs (or ``Action`` s, or
-        ``{"op", "step"}`` dicts with those ops), in the order the framework made them.
+        ``{"op", "step"}`` dicts with those ops), in the order the framework made them:
+        one run, ending with backward 1 (the module docstring says why).
     steps : int
         Sequence length T: steps run from 1 to T.
     alpha : int, float or Fraction
@@ -119,8 +127,10 @@ def trace_from_calls(
     Raises
     ------
     PlanError
-        At the first call that no valid trace can make (its index in ``calls``, and why),
-        or at index ``len(calls)`` when the log ends before every step is reversed.
+        At the first call that no valid trace can make, or that comes after backward 1
+        ended the run (``calls[index]``, and why, with the likely cause in a real loop:
+        ``steps`` too large, two backward passes, a second run), or at index ``len(calls)``
+        when the log ends before every step is reversed.
     TypeError, ValueError
         For bad arguments, named; ``ResourceLimitError`` past the ``actions`` limit.
 
@@ -134,6 +144,9 @@ def trace_from_calls(
     ['backward 2', 'restore_hidden 0', 'free_hidden 0']
     >>> trace.peak_memory, trace.strategy, trace.forward_count, trace.optimal_forward_count
     (1, 'hsm', 3, 2)
+    >>> trace_from_calls(calls + [("forward", 1)], steps=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    mini_bptt.planning.replay.PlanError: calls[5] (forward 1): a call after backward 1 ...
     """
     steps = arguments.count("steps", steps)
     grains = grains_for(alpha)

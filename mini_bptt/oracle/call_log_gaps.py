@@ -9,6 +9,7 @@ import bisect
 from dataclasses import dataclass
 
 from mini_bptt.planning.actions import (
+    BACKWARD,
     FORWARD,
     FREE_HIDDEN,
     FREE_INTERNAL,
@@ -64,30 +65,30 @@ def kept_states(
     reads: dict[int, int] = {}  # backward call reading a saved s -> the forward that computed it
     next_backward = steps
     for index, (op, step) in enumerate(log):
+        if not next_backward:  # backward 1 ended the run
+            raise refused(index, op, step, ONE_RUN)
         if op == FORWARD:
             if cursor != step - 1:
                 if step > 1 and step - 1 not in latest:
                     why = f"forward {step} needs the cursor at h[{step - 1}], and no earlier "
                     why += f"call computed step {step - 1}, so no saved state can put it there"
-                    raise PlanError(index, op, step, why)
+                    raise refused(index, op, step, why)
                 restarts[index] = latest.get(step - 1, -1)
             cursor = core = step
             latest[step] = index
             continue
         if step != next_backward:
-            expected = next_backward or "none (all steps are reversed)"
-            why = f"backward must reverse steps in order T..1; the next step is {expected}"
-            raise PlanError(index, op, step, why)
+            why = f"backward must reverse steps in order T..1; the next step is {next_backward}"
+            raise refused(index, op, step, why + out_of_order_hint(step, next_backward, latest))
         if core != step:
             if step not in latest:
                 why = f"backward {step} needs s[{step}], and no earlier forward {step} computed it"
-                raise PlanError(index, op, step, why)
+                raise refused(index, op, step, why)
             reads[index] = latest[step]
         next_backward -= 1
     if next_backward:
-        raise PlanError(
-            len(log), "end", "-", f"the log ends before steps {next_backward}..1 are reversed"
-        )
+        why = f"the log ends before steps {next_backward}..1 are reversed"
+        raise refused(len(log), "end", "-", why + unfinished_hint(log, next_backward))
     following, ahead = {}, None  # the first forward after each call: where its states go
     for index in range(len(log) - 1, -1, -1):
         following[index] = ahead
@@ -124,6 +125,55 @@ def kept_states(
             kept.turn_gap = next_restart(restore_gaps, read_at[source], kept.end)
             kept.floor = kept.internal_until = kept.end if kept.turn_gap is None else kept.turn_gap
     return list(internal.values()) + list(hidden.values()), restored
+
+
+ONE_RUN = (
+    "a call after backward 1 completed the run: a log holds one run (a forward sweep and its "
+    "backward), so use a new log, or clear it, for each run, an evaluation pass after the "
+    "training step included"
+)
+
+
+def refused(index: int, op: str, step: object, why: str) -> PlanError:
+    """The PlanError of a call log, at ``calls[index]`` (the caller's list), or at its end."""
+    error = PlanError(index, op, step, why)
+    where = (
+        f"calls[{index}] ({op} {step})"
+        if op != "end"
+        else f"the end of calls (index {index} = len(calls))"
+    )
+    error.args = (f"{where}: {why}",)
+    return error
+
+
+def out_of_order_hint(step: int, expected: int, latest: dict[int, int]) -> str:
+    """Why a backward may come out of order in a real loop: a ``steps`` too large, or a
+    second backward pass over the same graph (a backward of an earlier step before the
+    later ones are reversed)."""
+    if expected not in latest:  # then nothing was reversed yet: expected is steps
+        reached = max(latest, default=0)
+        return (
+            f"; no forward computed step {expected}, the forwards reached step {reached} "
+            f"only: is steps={expected} right?"
+        )
+    if step < expected:
+        return (
+            f"; backward {step} comes while steps {expected}..{step + 1} are still to be "
+            "reversed: did the loop run backward more than once over its graph (a loss per "
+            "part)? One backward must cover the whole loss (add the losses first)"
+        )
+    return ""
+
+
+def unfinished_hint(log: list[tuple[str, int]], unreversed: int) -> str:
+    """Why a real loop's log may stop short of backward 1."""
+    if not any(op == BACKWARD for op, _ in log):
+        return "; no backward was logged: was the loss differentiated through the logged steps?"
+    return (
+        f"; the backward stopped after step {unreversed + 1}: the gradient may not reach "
+        f"step {unreversed}'s input state (differentiate with respect to it, or to something "
+        "the steps read, and make sure the loss depends on them)"
+    )
 
 
 def next_restart(restore_gaps: list[int], after: int, before: int) -> int | None:

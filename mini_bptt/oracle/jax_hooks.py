@@ -1,9 +1,11 @@
 """Log the forward and backward calls of a JAX loop body, for ``trace_from_calls``.
 
 ``CallLog.wrap(body, step=...)`` returns a body for ``jax.lax.scan`` (``body(carry, x)``),
-``jax.lax.while_loop`` or equinox's ``eqx.internal.while_loop(..., kind="checkpointed")``
-(``body(carry)``) that does what ``body`` does and logs, with the step index read from
-the carry:
+``jax.lax.fori_loop`` with static bounds (a scan), equinox's
+``eqx.internal.while_loop(..., kind="checkpointed")`` (``body(carry)``), or a step called
+from a Python loop, that does what ``body`` does and logs, with the step index read from
+the carry (a plain ``jax.lax.while_loop`` runs and logs forwards, but JAX cannot
+reverse-differentiate it):
 
 * ``("forward", i)`` each time the body runs, from a ``jax.debug.callback`` at its top:
   the sweep, and every rerun that ``jax.checkpoint`` or a checkpointing loop makes while
@@ -11,6 +13,26 @@ the carry:
 * ``("backward", i)`` when the cotangent of step ``i``'s input carry is computed, which is
   when step ``i``'s backward is done: the carry's floating-point leaves pass through an
   identity with a ``jax.custom_vjp`` whose backward rule issues the callback.
+* **Every step logs its backward, even the first.** JAX runs that rule only if the
+  identity has an input being differentiated, and the carry entering step 1 of a Python
+  loop often is not (a constant ``h0``, gradients with respect to the weights only; in a
+  scan the carry is differentiated at every step or at none). So the identity is also
+  given, as inputs it passes no cotangent to, the values that might carry a tangent among
+  the body's other arguments and among the arrays it closes over
+  (``jax.closure_convert`` finds them, tracing the body once more): if the step depends
+  on anything differentiated, its input is differentiated too, as torch's hook does with
+  an anchor tensor. The cost is the cotangent of that input, computed and dropped.
+
+**Wrap the body inside the checkpoint, never outside.** ``jax.checkpoint(log.wrap(body,
+...))``: the rerun replays the function given to ``jax.checkpoint``, so the callbacks
+inside it run again. ``log.wrap(jax.checkpoint(body), ...)`` puts the callback outside
+what is rerun: no recomputation is logged and the log reads as full BPTT, a valid trace of
+another loop.
+
+**One run per log.** ``trace`` refuses calls after backward 1: an evaluation ``jit(f)``
+after ``jit(grad(f))`` through the same wrapped body logs its forwards, and would
+otherwise read as part of the run. Use a new log, or ``clear`` it, before the run you
+check; a pass *before* it cannot be told from restarts, so log only the run you check.
 
 ``CallLog.trace(steps, alpha=...)`` turns the log into the valid trace of least peak
 memory that makes those calls (``mb.trace_from_calls``), to judge with ``mb.check`` or to
@@ -36,10 +58,10 @@ before it reads, and one lock guards the list against callback threads.
   rerun of a step recomputes only the rest, and is logged as a whole forward; with
   ``everything_saveable`` nothing reruns and nothing is logged.
 * Only what runs through the wrapped body is seen: a step computed by other code is not.
-* A backward is logged only for a step whose input carry has a floating-point leaf that
-  the differentiated output depends on (JAX skips the backward rule of an input it does
-  not differentiate). ``trace`` then raises ``PlanError``: the log ends before every
-  step is reversed.
+* A backward is logged only for a step that depends on something differentiated, through
+  a floating-point leaf of its input carry that the differentiated output depends on
+  (JAX skips the backward rule of an input it does not differentiate). ``trace`` then
+  raises ``PlanError``: the log ends before every step is reversed.
 * Under ``jax.vmap`` with a batched step index, each batch element logs its own call.
 * The step index is whatever ``step(carry)`` says; ``trace`` refuses one out of
   ``1..steps`` naming the call.
@@ -71,10 +93,10 @@ from mini_bptt.planning.actions import BACKWARD, FORWARD
 class CallLog:
     """The forward and backward calls of JAX loop bodies, in the order they ran.
 
-    Wrap a loop body with ``wrap``; run (and differentiate) the loop under ``jax.jit``
-    or eagerly; read ``calls`` or ``trace``. One log may wrap several bodies; ``clear``
-    empties it between runs. Ordered callbacks and where the log is not the truth: see
-    the module docstring.
+    Wrap a loop body with ``wrap``, inside ``jax.checkpoint`` if any; run (and
+    differentiate) the loop under ``jax.jit`` or eagerly; read ``calls`` or ``trace``. One
+    log may wrap several bodies, and holds one run; ``clear`` empties it between runs.
+    Ordered callbacks and where the log is not the truth: see the module docstring.
 
     Attributes
     ----------
@@ -100,7 +122,7 @@ class CallLog:
     def __init__(self) -> None:
         self._calls: list[tuple[str, int]] = []
         self._lock = threading.Lock()
-        self._tag: Callable[[Any, Any], Any] | None = None
+        self._tag: Callable[[Any, Any, Any], Any] | None = None
 
     def wrap(self, body: Callable[..., Any], *, step: Callable[[Any], Any]) -> Callable[..., Any]:
         """A loop body that does what ``body`` does and logs its forward and backward.
@@ -109,7 +131,8 @@ class CallLog:
         ----------
         body : callable
             ``body(carry, *rest)``: a ``lax.scan`` body ``(carry, x) -> (carry, y)`` or a
-            ``while_loop`` body ``carry -> carry``; the carry is a pytree.
+            loop body ``carry -> carry`` (equinox's checkpointed ``while_loop``); the
+            carry is a pytree.
         step : callable
             ``step(carry)`` -> the step (1..T) that this call of the body computes, an
             integer scalar read from the carry (e.g. ``lambda c: c[0] + 1`` with a
@@ -118,8 +141,9 @@ class CallLog:
         Returns
         -------
         callable
-            The logged body, with ``body``'s signature, to pass to the loop (it may be
-            wrapped in ``jax.checkpoint`` like any body).
+            The logged body, with ``body``'s signature, to pass to the loop; to checkpoint
+            it, wrap it, ``jax.checkpoint(log.wrap(body, ...))``, never the other way round
+            (the rerun must run the callbacks again).
 
         Raises
         ------
@@ -146,7 +170,8 @@ class CallLog:
         def logged(carry: Any, *rest: Any) -> Any:
             index = _step_index(jax, step, carry)
             jax.debug.callback(self._record_forward, index, ordered=True)
-            return body(self._tagged(jax, index, carry), *rest)
+            anchors = _anchors(jax, body, carry, rest)
+            return body(self._tagged(jax, index, carry, anchors), *rest)
 
         return logged
 
@@ -211,8 +236,9 @@ class CallLog:
         with self._lock:
             self._calls.append((BACKWARD, int(index)))
 
-    def _tagged(self, jax: Any, index: Any, carry: Any) -> Any:
-        """``carry`` with its floating-point leaves passed through the backward tag."""
+    def _tagged(self, jax: Any, index: Any, carry: Any, anchors: tuple) -> Any:
+        """``carry`` with its floating-point leaves passed through the backward tag, which
+        ``anchors`` put in the differentiated program (the module docstring says why)."""
         leaves, tree = jax.tree_util.tree_flatten(carry)
         floating = [k for k, leaf in enumerate(leaves) if _is_floating(jax, leaf)]
         if not floating:
@@ -222,7 +248,7 @@ class CallLog:
             )
         if self._tag is None:
             self._tag = _backward_tag(jax, self._record_backward)
-        tagged = self._tag(index, tuple(leaves[k] for k in floating))
+        tagged = self._tag(index, tuple(leaves[k] for k in floating), anchors)
         for k, leaf in zip(floating, tagged, strict=True):
             leaves[k] = leaf
         return jax.tree_util.tree_unflatten(tree, leaves)
@@ -234,26 +260,38 @@ _WRAP_ARGUMENTS = {
 }
 
 
-def _backward_tag(jax: Any, record: Callable[[Any], None]) -> Callable[[Any, Any], Any]:
+def _backward_tag(jax: Any, record: Callable[[Any], None]) -> Callable[[Any, Any, Any], Any]:
     """The identity on a tuple of arrays whose backward rule logs ``record(index)``.
 
     The rule runs when the cotangent of the arrays is known, i.e. after the backward of
-    everything computed from them in this step; it passes the cotangent on unchanged, so
-    gradients are those of the untagged body."""
+    everything computed from them in this step; it passes the cotangent on unchanged, and
+    none to the anchors (a symbolic zero, nothing added), so gradients are those of the
+    untagged body."""
 
     @jax.custom_vjp
-    def tag(index, leaves):
+    def tag(index, leaves, anchors):
         return leaves
 
-    def tag_forward(index, leaves):
-        return leaves, index
+    def tag_forward(index, leaves, anchors):
+        return leaves, (index, anchors)
 
-    def tag_backward(index, cotangents):
+    def tag_backward(residuals, cotangents):
+        index, anchors = residuals
         jax.debug.callback(record, index, ordered=True)
-        return None, cotangents  # the index is an integer: it has no cotangent
+        # the index is an integer: no cotangent; the anchors get none (None: a zero)
+        return None, cotangents, tuple(None for _ in anchors)
 
     tag.defvjp(tag_forward, tag_backward)
     return tag
+
+
+def _anchors(jax: Any, body: Callable[..., Any], carry: Any, rest: tuple) -> tuple:
+    """The floating-point values step ``body`` reads that may carry a tangent: its arguments
+    after the carry and the tracers it closes over (``jax.closure_convert`` hoists exactly
+    those that may be perturbed)."""
+    _, hoisted = jax.closure_convert(body, carry, *rest)
+    found = [*hoisted, *jax.tree_util.tree_leaves(rest)]
+    return tuple(value for value in found if _is_floating(jax, value))
 
 
 def _step_index(jax: Any, step: Callable[[Any], Any], carry: Any) -> Any:

@@ -46,15 +46,36 @@ Why the log is right, under each way PyTorch runs a step (torch 2.x,
   rule: otherwise torch skips the segment's backward, its parameters get no gradient,
   and the log, with no backward of those steps, is refused by ``trace_from_calls``.)
 
+**Wrap the step inside the checkpoint, never outside.** Pass the wrapped step to
+``checkpoint``: ``checkpoint(log.wrap(step), i, state, ...)``, or wrap the modules given
+to ``checkpoint_sequential``. Recomputation calls the function given to ``checkpoint``
+again; a wrapper *around* the checkpoint (``log.wrap(lambda h, x: checkpoint(cell, x,
+h))``) is called once per step, so it logs no recomputation, and the log reads as full
+BPTT: a valid trace, but of another loop.
+
+**Each state tensor its own positional argument.** The tag sits on the positional
+floating-point tensors: a tuple ``(h, c)`` passed as one argument is not a tensor (with
+no other tensor, the call is refused; with ``x`` beside it, only ``x`` is tagged, and
+the backward logged is that of ``x``, not of the state). Pass ``step(i, x, h, c)`` and
+rebuild the tuple inside the step.
+
+**One run per log.** ``trace`` refuses calls after backward 1 (``trace_from_calls``): an
+evaluation pass through the same wrapped step after the training backward is logged
+(its forwards) and would otherwise read as part of the run. Use a new log, or ``clear``
+it, before the run you check; a pass *before* it cannot be told from restarts, so log only
+the run you check.
+
 What the log does not see: which state a backward read or whether it was the right one
-(the gradients say that: ``mb.compare_gradients`` against ``mb.full_bptt``), and memory
-the loop holds outside the steps. The trace rebuilt from it is the least memory any
-implementation making the same calls needs, not the bytes this one used.
+(the gradients say that: ``mb.compare_gradients`` against ``mb.full_bptt`` for a cell
+mini_bptt has; for another cell, the same loop without checkpointing), and memory the loop
+holds outside the steps. The trace rebuilt from it is the least memory any implementation
+making the same calls needs, not the bytes this one used.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any
@@ -69,9 +90,12 @@ class CallLog:
     Attributes
     ----------
     calls : list of (str, int)
-        ``("forward", i)`` and ``("backward", i)``, appended as the loop makes them.
+        ``("forward", i)`` and ``("backward", i)`` in the order the loop made them (a
+        copy: the log is read-only).
 
-    A log starts empty; use a new one for each run.
+    A log starts empty and holds one run; use a new one, or ``clear`` it, for each run.
+    Wrap the step inside ``checkpoint``, and pass each state tensor as its own positional
+    argument (the module docstring says why).
 
     Raises
     ------
@@ -91,15 +115,32 @@ class CallLog:
         trace = log.trace(T)
         mb.check(trace.actions, steps=T, memory=trace.peak_memory).valid  # True
 
-    >>> CallLog().calls
-    []
+    >>> log = CallLog()
+    >>> log, log.calls
+    (CallLog(0 calls), [])
     """
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, int]] = []
+        self._calls: list[tuple[str, int]] = []
+        self._lock = threading.Lock()  # autograd may run backward nodes on worker threads
 
     def __repr__(self) -> str:
-        return f"CallLog({len(self.calls)} calls)"
+        with self._lock:
+            return f"CallLog({len(self._calls)} calls)"
+
+    @property
+    def calls(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._calls)
+
+    def clear(self) -> None:
+        """Forget the calls logged so far (before the next run)."""
+        with self._lock:
+            self._calls.clear()
+
+    def _record(self, op: str, index: int) -> None:
+        with self._lock:
+            self._calls.append((op, index))
 
     def wrap(self, step_fn: Callable[..., Any]) -> Callable[..., Any]:
         """A function called as ``wrapped(i, *inputs, **kwargs)`` that logs
@@ -110,14 +151,16 @@ class CallLog:
         ----------
         step_fn : callable
             One step of the loop (a function or a ``torch.nn.Module``). Among its positional
-            inputs, at least one floating-point tensor: the state it runs from.
+            inputs, at least one floating-point tensor: the state it runs from, each state
+            tensor its own argument (``h, c``, not a tuple ``(h, c)``).
 
         Returns
         -------
         callable
             ``wrapped(i, *inputs, **kwargs)``, ``i`` the step index (an int >= 1), which
             recomputation replays with the call; pass it through ``checkpoint`` as an
-            argument: ``checkpoint(wrapped, i, state, use_reentrant=...)``.
+            argument: ``checkpoint(wrapped, i, state, use_reentrant=...)`` (the wrapped
+            step inside the checkpoint, so that its recomputations are logged).
 
         Raises
         ------
@@ -144,7 +187,7 @@ class CallLog:
         def logged_step(index: int, *inputs: Any, **kwargs: Any) -> Any:
             index = arguments.count("the step index (first argument of a wrapped step)", index)
             tagged = self._tagged(index, inputs)
-            self.calls.append(("forward", index))
+            self._record("forward", index)
             return step_fn(*tagged, **kwargs)
 
         logged_step.__wrapped__ = step_fn  # type: ignore[attr-defined]
@@ -227,18 +270,17 @@ class CallLog:
         Raises
         ------
         PlanError
-            At the first call no valid trace can make, or when the log ends before every
-            step is reversed (``len(calls)``).
+            At the first call no valid trace can make, at a call after backward 1 (a log
+            holds one run), or when the log ends before every step is reversed
+            (``len(calls)``); with the likely cause.
         TypeError, ValueError
             For bad arguments, named.
 
         Examples
         --------
-        >>> log = CallLog()
-        >>> log.calls += [("forward", 1), ("forward", 2), ("backward", 2), ("backward", 1)]
-        >>> plan = log.trace(2, alpha=4.5)
-        >>> plan.forward_count, plan.peak_memory, plan.strategy
-        (2, 4.5, 'ism')
+        >>> CallLog().trace(2)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        mini_bptt.planning.replay.PlanError: the end of calls (index 0 = len(calls)): ...
         """
         return trace_from_calls(
             self.calls, steps=steps, alpha=alpha, internal_has_output=internal_has_output
@@ -284,7 +326,7 @@ def _backward_tag() -> type:
 
         @staticmethod
         def backward(ctx: Any, *gradients: Any) -> tuple:
-            ctx.log.calls.append(("backward", ctx.index))
+            ctx.log._record("backward", ctx.index)
             return (None, None, None, *gradients)
 
     return BackwardTag

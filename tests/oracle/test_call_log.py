@@ -305,11 +305,15 @@ def test_many_random_plan_logs_get_the_least_peak(p):
 
 
 def test_a_restart_after_the_backward_that_read_its_state_keeps_that_state_on():
-    # backward 1 reads s[1] (the core holds s[2]); forward 2 then restarts from that s[1]
-    log = log_of("F1 F2 B2 B1 F2")
+    # backward 2 reads s[2] (the core holds s[3]); forward 3 then restarts from that s[2]
+    log = log_of("F1 F2 F3 B3 B2 F3 B1")
     assert restarts_after_the_backward_that_read_their_state(log)
-    assert short(assert_least(log, 2, 2, True).actions) == "XH0 F1 SI1 F2 B2 B1 RI1 XI1 F2"
-    assert short(assert_least(log, 2, 2, False).actions) == "XH0 F1 SH1 SI1 F2 B2 B1 XI1 RH1 XH1 F2"
+    assert short(assert_least(log, 3, 2, True).actions) == (
+        "XH0 F1 SI1 F2 SI2 F3 B3 B2 RI2 XI2 F3 B1 XI1"
+    )
+    assert short(assert_least(log, 3, 2, False).actions) == (
+        "XH0 F1 SI1 F2 SH2 SI2 F3 B3 B2 XI2 RH2 XH2 F3 B1 XI1"
+    )
 
 
 def test_the_exception_is_real():
@@ -325,6 +329,26 @@ def test_the_exception_is_real():
 # ---- logs that no trace can make -------------------------------------------------------------
 
 
+def past_the_run(log, steps) -> int | None:
+    """The index of the first call after backward 1 ended the run (a log holds one run),
+    None when there is none."""
+    reversed_steps = 0
+    for index, (op, _) in enumerate(log):
+        if reversed_steps == steps:
+            return index
+        reversed_steps += op == "backward"
+    return None
+
+
+def expected_refusal(log, steps, flag) -> int | None:
+    """Where trace_from_calls must refuse ``log``: the first call no valid trace can make
+    (the exhaustive search), or the first call past the run, whichever comes first."""
+    found = [
+        i for i in (first_impossible(log, steps, flag), past_the_run(log, steps)) if i is not None
+    ]
+    return min(found, default=None)
+
+
 @pytest.mark.parametrize(
     ("text", "steps", "index", "words"),
     [
@@ -333,18 +357,72 @@ def test_the_exception_is_real():
         ("F1 F3 B3 B2 B1", 3, 1, "cursor at h[2]"),
         ("F1 B2 B1", 2, 1, "backward 2 needs s[2], and no earlier forward 2 computed it"),
         ("F1 F2 B2 B2 B1", 2, 3, "the next step is 1"),
-        ("F1 F2 B2 B1 F1 B1", 2, 5, "the next step is none"),  # a forward may follow, not this
+        ("F1 F2 B2 B1 F1 B1", 2, 4, "calls[4] (forward 1): a call after backward 1 completed"),
+        ("F1 F2 B2 B1 F2", 2, 4, "a log holds one run (a forward sweep and its backward)"),
         ("F1 F2 B2", 2, 3, "the log ends before steps 1..1 are reversed"),
-        ("F1 B1 B1", 1, 2, "the next step is none (all steps are reversed)"),
-        ("", 3, 0, "before steps 3..1"),
+        ("F1 B1 B1", 1, 2, "calls[2] (backward 1): a call after backward 1 completed the run"),
+        ("", 3, 0, "the end of calls (index 0 = len(calls)): the log ends before steps 3..1"),
     ],
 )
 def test_an_impossible_log_is_refused_at_its_first_impossible_call(text, steps, index, words):
     log = log_of(text)
     with pytest.raises(mb.PlanError) as caught:
         trace_from_calls(log, steps=steps)
-    assert caught.value.index == index == first_impossible(log, steps, True)
+    assert caught.value.index == index == expected_refusal(log, steps, True)
     assert words in str(caught.value)
+
+
+def test_the_errors_name_the_call_as_calls_index_like_the_bad_input_errors():
+    with pytest.raises(mb.PlanError) as caught:
+        trace_from_calls(log_of("F1 F2 B1 B2"), steps=2)
+    assert str(caught.value).startswith("calls[2] (backward 1): backward must reverse steps")
+    assert (caught.value.index, caught.value.op, caught.value.step) == (2, "backward", 1)
+    assert "action" not in str(caught.value)
+
+
+def run_twice(steps: int) -> list:
+    """The log of a loop run twice through the same hooks: a training step with
+    checkpointing, then an evaluation pass (forwards only)."""
+    one_run = [("forward", i) for i in range(1, steps + 1)]
+    for i in range(steps, 0, -1):
+        one_run += [("forward", i), ("backward", i)]
+    return one_run + [("forward", i) for i in range(1, steps + 1)]
+
+
+def test_a_log_holds_one_run_an_evaluation_pass_after_it_is_refused():
+    # mb.check accepts a trace that runs on after backward 1 (h[0] kept): a log of two
+    # runs would otherwise give a valid trace of both, as if one loop made them
+    log = run_twice(6)
+    with pytest.raises(mb.PlanError) as caught:
+        trace_from_calls(log, steps=6)
+    assert caught.value.index == 18 == past_the_run(log, 6)
+    assert first_impossible(log, 6, True) is None  # the rules alone would allow it
+    assert "use a new log, or clear it, for each run" in str(caught.value)
+    assert trace_from_calls(log[:18], steps=6).forward_count == 12
+
+
+@pytest.mark.parametrize(
+    ("text", "steps", "words"),
+    [  # the likely cause in a real loop, after the rule
+        ("F1 F2 B2 B1", 3, "no forward computed step 3, the forwards reached step 2 only: "
+         "is steps=3 right?"),
+        ("F1 F2 F3 B2 B1 B3 B2 B1", 3, "backward 2 comes while steps 3..3 are still to be "
+         "reversed: did the loop run backward more than once over its graph"),
+        ("F1 F2 F3", 3, "no backward was logged: was the loss differentiated"),
+        ("F1 F2 F3 B3 B2", 3, "the backward stopped after step 2: the gradient may not reach "
+         "step 1's input state"),
+    ],
+)  # fmt: skip
+def test_a_refusal_says_the_likely_cause(text, steps, words):
+    with pytest.raises(mb.PlanError) as caught:
+        trace_from_calls(log_of(text), steps=steps)
+    assert words in str(caught.value)
+
+
+def test_an_out_of_order_backward_of_a_later_step_gets_no_hint_that_does_not_fit():
+    with pytest.raises(mb.PlanError) as caught:
+        trace_from_calls(log_of("F1 F2 B2 B2 B1"), steps=2)
+    assert str(caught.value).endswith("the next step is 1")
 
 
 @settings(max_examples=examples(100), deadline=None)
@@ -363,7 +441,7 @@ def test_a_spoilt_log_is_refused_exactly_where_no_trace_can_go_on(case, data, fl
         spoilt[at], spoilt[at + 1] = spoilt[at + 1], spoilt[at]
     else:
         spoilt.insert(at, call)
-    expected = first_impossible(spoilt, steps, flag)
+    expected = expected_refusal(spoilt, steps, flag)
     if expected is None:
         rebuilt(spoilt, steps, 1.5, flag)
         return

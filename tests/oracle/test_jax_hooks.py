@@ -98,6 +98,65 @@ def test_logging_leaves_the_gradients_bit_for_bit_unchanged():
         assert all(np.array_equal(a, b) for a, b in zip(plain, logged, strict=True))
 
 
+def python_loop_gradient(logged, steps):
+    """d loss / d W of a Python loop over the steps of an RNN whose carry is (steps done, h),
+    h0 a constant: the carry entering step 1 depends on nothing differentiated. ``logged``
+    wraps the step (identity for the unlogged loop)."""
+    W, h0, xs = rnn_problem(steps)
+
+    def loss(W):
+        def step(carry, x):
+            (done, h, _), y = rnn_step((*carry, W), x)  # W: closed over, not carried
+            return (done, h), y
+
+        body, carry, total = logged(step), (0, h0), 0.0
+        for x in xs:
+            carry, y = body(carry, x)
+            total = total + y
+        return total
+
+    return jax.block_until_ready(jax.jit(jax.grad(loss))(W))
+
+
+def test_a_python_loop_logs_step_1s_backward_with_gradients_for_the_weights_only():
+    # the identity's anchors (the weights the body closes over) put step 1's tag in the
+    # differentiated program, as torch's anchor tensor does
+    T, log = 4, CallLog()
+    logged = python_loop_gradient(lambda step: jax.checkpoint(log.wrap(step, step=steps_done)), T)
+    rerun = [call for i in range(T, 0, -1) for call in (("forward", i), ("backward", i))]
+    assert log.calls == sweep(T) + rerun
+    assert log.trace(T, alpha=2).forward_count == 2 * T
+    assert np.array_equal(logged, python_loop_gradient(lambda step: step, T))
+
+
+def test_only_the_body_wrapped_inside_the_checkpoint_logs_its_rerun():
+    # the rerun replays the function given to jax.checkpoint: a callback outside it does
+    # not run again, and the log reads as full BPTT
+    T, inside, outside = 4, CallLog(), CallLog()
+    scan_gradients(jax.checkpoint(inside.wrap(rnn_step, step=steps_done)), T)
+    scan_gradients(outside.wrap(jax.checkpoint(rnn_step), step=steps_done), T)
+    rerun = [call for i in range(T, 0, -1) for call in (("forward", i), ("backward", i))]
+    assert inside.calls == sweep(T) + rerun
+    assert outside.calls == sweep(T) + [("backward", i) for i in range(T, 0, -1)]
+
+
+def test_a_log_holds_one_run_an_evaluation_after_the_gradient_is_refused():
+    T, log = 3, CallLog()
+    body = jax.checkpoint(log.wrap(rnn_step, step=steps_done))
+    W, h0, xs = rnn_problem(T)
+
+    def loss(W, h0):
+        return jax.lax.scan(body, (0, h0, W), xs)[1].sum()
+
+    jax.jit(jax.grad(loss))(W, h0)
+    jax.jit(loss)(W, h0)  # an evaluation through the same logged body
+    with pytest.raises(mb.PlanError, match=rf"calls\[{3 * T}\] \(forward 1\): .* one run"):
+        log.trace(T)
+    log.clear()
+    jax.jit(jax.grad(loss))(W, h0)
+    assert log.trace(T).forward_count == 2 * T
+
+
 def test_a_while_loop_logs_its_forwards_in_order():
     T, log = 7, CallLog()
 

@@ -182,7 +182,7 @@ class OutputTaggedLog(CallLog):
 
     def wrap(self, step_fn):
         def logged_step(index, *inputs):
-            self.calls.append(("forward", index))
+            self._record("forward", index)
             output = step_fn(*inputs)
             if not torch.is_grad_enabled():
                 return output
@@ -224,6 +224,64 @@ def test_reentrant_checkpointing_from_a_state_without_gradient_loses_its_backwar
     ]
     with pytest.raises(mb.PlanError, match="before steps 3..1"):
         log.trace(steps)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_only_the_step_wrapped_inside_the_checkpoint_logs_its_recomputation(mode):
+    # recomputation calls the function given to checkpoint again: a wrapper around the
+    # checkpoint is called once per step, and its log reads as full BPTT
+    steps = 4
+    loop = LSTMLoop(steps)
+    logs = {"inside": CallLog(), "outside": CallLog()}
+    inside = logs["inside"].wrap(loop.step)
+    outside = logs["outside"].wrap(
+        lambda state, x: checkpoint(loop.step, state, x, use_reentrant=MODES[mode])
+    )
+    for log_step in (
+        lambda i, state, x: checkpoint(inside, i, state, x, use_reentrant=MODES[mode]),
+        outside,
+    ):
+        state = loop.h0
+        for i, x in enumerate(loop.inputs, start=1):
+            state = log_step(i, state, x)
+        state.sum().backward()
+    rerun = [call for i in range(steps, 0, -1) for call in segment_calls(i, i, recompute=True)]
+    assert logs["inside"].calls == [("forward", i) for i in range(1, steps + 1)] + rerun
+    assert logs["outside"].calls == plain_calls(steps)
+
+
+def test_a_log_holds_one_run_an_evaluation_pass_after_it_is_refused():
+    steps = 5
+    loop = LSTMLoop(steps)
+    log = CallLog()
+    step = log.wrap(loop.step)
+
+    def run():
+        state = loop.h0
+        for i, x in enumerate(loop.inputs, start=1):
+            state = checkpoint(step, i, state, x, use_reentrant=False)
+        return state
+
+    run().sum().backward()
+    with torch.no_grad():
+        run()  # an evaluation pass through the same wrapped step
+    assert log.calls[3 * steps :] == [("forward", i) for i in range(1, steps + 1)]
+    with pytest.raises(mb.PlanError, match=rf"calls\[{3 * steps}\] \(forward 1\): .* one run"):
+        log.trace(steps)
+    log.clear()
+    assert log.calls == []
+    run().sum().backward()
+    assert_valid_trace(log, steps, forwards=2 * steps)
+
+
+def test_the_calls_are_a_read_only_copy():
+    log = CallLog()
+    step = log.wrap(lambda state: state * 2)
+    step(1, torch.ones(2, requires_grad=True)).sum().backward()
+    calls = log.calls
+    calls.append(("forward", 2))
+    assert log.calls == [("forward", 1), ("backward", 1)]
+    assert repr(log) == "CallLog(2 calls)"
 
 
 def test_bad_arguments_are_named():
