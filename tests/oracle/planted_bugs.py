@@ -33,3 +33,35 @@ def first_departure(plan: mb.Plan, plant: str) -> int | None:
         elif op in ("save_internal", "free_internal"):
             internal ^= {i}
     raise AssertionError(f"{plant} never changes what the loop does")
+
+
+def assert_caught_at_first_departure(example, plant, dtype, table, wrong_arrays, capsys):
+    """An example (PyTorch or JAX) run with ``plant`` catches it, and says so, at the first
+    departure worked out from the plan alone; ``table`` gives (departure, first broken
+    rule) per bug, ``wrong_arrays`` the arrays each computing bug must put over tolerance."""
+    assert sorted(example["PLANTED"]) == sorted(table)
+    verdict, comparison, broken = example["check_one_dtype"](dtype, plant)
+    plan = mb.plan(example["STEPS"], example["MEMORY"], alpha=4.5)
+    k = first_departure(plan, plant)
+    assert (k, broken) == table[plant]
+    assert example["main"](["--plant", plant]) == 0  # caught
+    out = capsys.readouterr().out
+    if k is None:  # the trace is the plan, valid: only the gradients show the bug
+        assert verdict.valid and verdict.follows_plan and verdict.departure is None
+        assert [a.name for a in comparison.arrays if not a.ok] == wrong_arrays[plant]
+        assert "first departure from the plan: none" in out
+        assert f"caught by: the gradients: {', '.join(wrong_arrays[plant])} over" in out
+        return
+    assert verdict.departure.index == k and verdict.departure.planned == plan.actions[k]
+    assert verdict.follows_plan is False
+    assert verdict.valid == (broken is None)
+    if not verdict.valid:  # the broken rule comes at or after the departure, and names it
+        assert broken >= k and comparison is None
+        assert verdict.error.startswith(f"action {broken} ")
+        assert verdict.overhead is None and verdict.error.endswith(str(verdict.departure))
+        assert f"caught by: the trace: action {broken} breaks a rule; " in out
+    else:  # a forgotten free that fits the budget: the gradients are right
+        assert comparison.ok
+    assert f"the check against the plan: first departure at action {k}" in out
+    assert f"first departure from the plan: action {k}" in out
+    assert f"action {k}: the plan has" in out

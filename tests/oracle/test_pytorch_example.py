@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mini_bptt as mb
-from tests.oracle.planted_bugs import first_departure
+from tests.oracle.planted_bugs import assert_caught_at_first_departure
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pytorch_oracle.py"
 
@@ -66,32 +66,7 @@ WRONG_ARRAYS = {
 
 @pytest.mark.parametrize("plant", sorted(TABLE))
 def test_each_planted_bug_is_caught_at_the_first_departure(example, plant, capsys):
-    assert sorted(example["PLANTED"]) == sorted(TABLE)
-    verdict, comparison, broken = example["check_one_dtype"](torch.float64, plant)
-    plan = mb.plan(example["STEPS"], example["MEMORY"], alpha=4.5)
-    k = first_departure(plan, plant)
-    assert (k, broken) == TABLE[plant]
-    assert example["main"](["--plant", plant]) == 0  # caught
-    out = capsys.readouterr().out
-    if k is None:  # the trace is the plan, valid: only the gradients show the bug
-        assert verdict.valid and verdict.follows_plan and verdict.departure is None
-        assert [a.name for a in comparison.arrays if not a.ok] == WRONG_ARRAYS[plant]
-        assert "first departure from the plan: none" in out
-        assert f"caught by: the gradients: {', '.join(WRONG_ARRAYS[plant])} over" in out
-        return
-    assert verdict.departure.index == k and verdict.departure.planned == plan.actions[k]
-    assert verdict.follows_plan is False
-    assert verdict.valid == (broken is None)
-    if not verdict.valid:  # the broken rule comes at or after the departure, and names it
-        assert broken >= k and comparison is None
-        assert verdict.error.startswith(f"action {broken} ")
-        assert verdict.overhead is None and verdict.error.endswith(str(verdict.departure))
-        assert f"caught by: the trace: action {broken} breaks a rule; " in out
-    else:  # a forgotten free that fits the budget: the gradients are right
-        assert comparison.ok
-    assert f"the check against the plan: first departure at action {k}" in out
-    assert f"first departure from the plan: action {k}" in out
-    assert f"action {k}: the plan has" in out
+    assert_caught_at_first_departure(example, plant, torch.float64, TABLE, WRONG_ARRAYS, capsys)
 
 
 class Ignored:
