@@ -154,7 +154,7 @@ def _write_api_reference() -> None:
             f"## `mini_bptt.oracle.{framework}_hooks.CallLog`",
             "",
             f"```{{eval-rst}}\n.. autoclass:: mini_bptt.oracle.{framework}_hooks.CallLog\n"
-            "   :members:\n```",
+            "   :members:\n   :inherited-members:\n```",
             "",
         ]
     (HERE / "api.md").write_text("\n".join(lines), encoding="utf-8")

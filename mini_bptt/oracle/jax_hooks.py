@@ -80,29 +80,21 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 from mini_bptt.common import arguments
-from mini_bptt.oracle.call_log import CallLogPlan, trace_from_calls
+from mini_bptt.oracle.logged_calls import LoggedCalls
 from mini_bptt.planning.actions import BACKWARD, FORWARD
 
 
-class CallLog:
+class CallLog(LoggedCalls):
     """The forward and backward calls of JAX loop bodies, in the order they ran.
 
     Wrap a loop body with ``wrap``, inside ``jax.checkpoint`` if any; run (and
     differentiate) the loop under ``jax.jit`` or eagerly; read ``calls`` or ``trace``. One
     log may wrap several bodies, and holds one run; ``clear`` empties it between runs.
     Ordered callbacks and where the log is not the truth: see the module docstring.
-
-    Attributes
-    ----------
-    calls : list of (str, int)
-        ``("forward", i)`` and ``("backward", i)`` in the order they ran (a copy, read
-        after waiting for pending callbacks).
 
     Examples
     --------
@@ -120,9 +112,11 @@ class CallLog:
     """
 
     def __init__(self) -> None:
-        self._calls: list[tuple[str, int]] = []
-        self._lock = threading.Lock()
-        self._tag: Callable[[Any, Any, Any], Any] | None = None
+        super().__init__()
+        self._tag: Callable[[Any, Any, Any], Any] | None = None  # made at the first wrap
+
+    def _settle(self) -> None:
+        _wait_for_callbacks()
 
     def wrap(self, body: Callable[..., Any], *, step: Callable[[Any], Any]) -> Callable[..., Any]:
         """A loop body that does what ``body`` does and logs its forward and backward.
@@ -169,72 +163,11 @@ class CallLog:
         @functools.wraps(body)
         def logged(carry: Any, *rest: Any) -> Any:
             index = _step_index(jax, step, carry)
-            jax.debug.callback(self._record_forward, index, ordered=True)
+            jax.debug.callback(functools.partial(self._record, FORWARD), index, ordered=True)
             anchors = _anchors(jax, body, carry, rest)
             return body(self._tagged(jax, index, carry, anchors), *rest)
 
         return logged
-
-    @property
-    def calls(self) -> list[tuple[str, int]]:
-        _wait_for_callbacks()
-        with self._lock:
-            return list(self._calls)
-
-    def clear(self) -> None:
-        """Forget the calls logged so far (after waiting for pending callbacks)."""
-        _wait_for_callbacks()
-        with self._lock:
-            self._calls.clear()
-
-    def trace(
-        self,
-        steps: int,
-        *,
-        alpha: int | float | Fraction = 1,
-        internal_has_output: bool = True,
-    ) -> CallLogPlan:
-        """``mb.trace_from_calls(self.calls, steps=steps, alpha=..., ...)``: the valid
-        trace of least peak memory that makes the logged calls.
-
-        Parameters
-        ----------
-        steps : int
-            Sequence length T.
-        alpha : int, float or Fraction
-            Internal-state size in hidden-state units.
-        internal_has_output : bool
-            Whether a saved internal state can restart the forward.
-
-        Returns
-        -------
-        CallLogPlan
-            The trace, its ``forward_count``, ``peak_memory``, class and the optimum at
-            that memory.
-
-        Raises
-        ------
-        PlanError
-            At the first call no trace can make, or when the log ends before every step
-            is reversed (index ``len(calls)``).
-        TypeError, ValueError
-            For bad arguments, or a logged step outside ``1..steps``, named.
-        """
-        return trace_from_calls(
-            self.calls, steps=steps, alpha=alpha, internal_has_output=internal_has_output
-        )
-
-    def __repr__(self) -> str:
-        with self._lock:
-            return f"CallLog({len(self._calls)} calls)"
-
-    def _record_forward(self, index: Any) -> None:
-        with self._lock:
-            self._calls.append((FORWARD, int(index)))
-
-    def _record_backward(self, index: Any) -> None:
-        with self._lock:
-            self._calls.append((BACKWARD, int(index)))
 
     def _tagged(self, jax: Any, index: Any, carry: Any, anchors: tuple) -> Any:
         """``carry`` with its floating-point leaves passed through the backward tag, which
@@ -247,7 +180,7 @@ class CallLog:
                 f"its backward cannot be logged; got leaves {[_kind(x) for x in leaves]}"
             )
         if self._tag is None:
-            self._tag = _backward_tag(jax, self._record_backward)
+            self._tag = _backward_tag(jax, functools.partial(self._record, BACKWARD))
         tagged = self._tag(index, tuple(leaves[k] for k in floating), anchors)
         for k, leaf in zip(floating, tagged, strict=True):
             leaves[k] = leaf

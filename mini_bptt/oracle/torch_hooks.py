@@ -75,23 +75,15 @@ making the same calls needs, not the bytes this one used.
 from __future__ import annotations
 
 import functools
-import threading
 from collections.abc import Callable, Iterable
-from fractions import Fraction
 from typing import Any
 
 from mini_bptt.common import arguments
-from mini_bptt.oracle.call_log import CallLogPlan, trace_from_calls
+from mini_bptt.oracle.logged_calls import LoggedCalls
 
 
-class CallLog:
+class CallLog(LoggedCalls):
     """The forward and backward calls a PyTorch loop made to its steps, in order.
-
-    Attributes
-    ----------
-    calls : list of (str, int)
-        ``("forward", i)`` and ``("backward", i)`` in the order the loop made them (a
-        copy: the log is read-only).
 
     A log starts empty and holds one run; use a new one, or ``clear`` it, for each run.
     Wrap the step inside ``checkpoint``, and pass each state tensor as its own positional
@@ -119,28 +111,6 @@ class CallLog:
     >>> log, log.calls
     (CallLog(0 calls), [])
     """
-
-    def __init__(self) -> None:
-        self._calls: list[tuple[str, int]] = []
-        self._lock = threading.Lock()  # autograd may run backward nodes on worker threads
-
-    def __repr__(self) -> str:
-        with self._lock:
-            return f"CallLog({len(self._calls)} calls)"
-
-    @property
-    def calls(self) -> list[tuple[str, int]]:
-        with self._lock:
-            return list(self._calls)
-
-    def clear(self) -> None:
-        """Forget the calls logged so far (before the next run)."""
-        with self._lock:
-            self._calls.clear()
-
-    def _record(self, op: str, index: int) -> None:
-        with self._lock:
-            self._calls.append((op, index))
 
     def wrap(self, step_fn: Callable[..., Any]) -> Callable[..., Any]:
         """A function called as ``wrapped(i, *inputs, **kwargs)`` that logs
@@ -241,50 +211,6 @@ class CallLog:
         if not wrapped:
             raise ValueError("functions must hold at least one step, got an empty sequence")
         return wrapped
-
-    def trace(
-        self,
-        steps: int,
-        *,
-        alpha: int | float | Fraction = 1,
-        internal_has_output: bool = True,
-    ) -> CallLogPlan:
-        """The valid trace of least peak memory that makes the logged calls:
-        ``trace_from_calls(self.calls, steps=steps, ...)``.
-
-        Parameters
-        ----------
-        steps : int
-            Sequence length T.
-        alpha : int, float or Fraction
-            Internal-state size in hidden-state units.
-        internal_has_output : bool
-            Whether a saved internal state can restart the forward.
-
-        Returns
-        -------
-        CallLogPlan
-            ``forward_count``, ``peak_memory``, ``actions``; the optimum at that memory in
-            ``optimal_forward_count``.
-
-        Raises
-        ------
-        PlanError
-            At the first call no valid trace can make, at a call after backward 1 (a log
-            holds one run), or when the log ends before every step is reversed
-            (``len(calls)``); with the likely cause.
-        TypeError, ValueError
-            For bad arguments, named.
-
-        Examples
-        --------
-        >>> CallLog().trace(2)  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        mini_bptt.planning.replay.PlanError: the end of calls (index 0 = len(calls)): ...
-        """
-        return trace_from_calls(
-            self.calls, steps=steps, alpha=alpha, internal_has_output=internal_has_output
-        )
 
     def _tagged(self, index: int, inputs: tuple) -> list:
         """``inputs`` with each floating-point tensor passed through the backward tag of
