@@ -9,10 +9,17 @@ the end, since only h[0] could recompute it).
   Where the offline optimum itself frees h[0], this is above C(T, M).
 * **Anchored**: s[1] holds alpha units to the end, so steps 2..T are reversed from h[1]
   with ``M - alpha`` units beside it: cost >= 1 + C(T - 1, M - alpha + 1) (``mb.cost``,
-  which counts the start as one unit), for every T.
+  which counts the start as one unit), for every T. (Steps 2..T form a plan from h[1],
+  which s[1] gives at any time, within ``M - alpha`` units: table R of the optimal model
+  at ``M - alpha``, never below S at ``M - alpha + 1``, where h[1] is held until its last
+  use. Step 1's forward is made once: nothing could recompute it.) Its worst over every
+  T <= ``--longest`` and its mean, with each ratio at least 1.
 
-A goal below both bounds at some (alpha, M) cannot be met by any online policy. JSON on
-stdout and in bench/results/online_bounds.json.
+The goal (worst <= ``goal``, mean <= 1.03 over every T <= ``--longest``) is then out of
+reach for every online policy at (alpha, M) when the keeping-h[0] bound passes the worst
+at some T0 (so h[0] must be freed by step T0 - 1) and the anchored mean over T >= T0,
+with 1 below, passes 1.03: ``impossible`` in the JSON. JSON on stdout and in
+bench/results/online_bounds.json.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import json
 import sys
 from fractions import Fraction
 from pathlib import Path
+
+import numpy as np
 
 import mini_bptt as mb
 from mini_bptt.machine import describe
@@ -48,21 +57,86 @@ def keeping_h0(alpha: int, memory: int, steps: int) -> int:
     return best
 
 
-def anchored_worst(alpha: int, memory: int, longest: int) -> tuple[float, int]:
-    """The largest (1 + C(T - 1, M - alpha + 1)) / C(T, M) over 2 <= T <= longest."""
-    rest = memory - alpha + 1
-    worst, at = 1.0, 1
-    for steps in range(2, longest + 1):
-        bound = (1 + mb.cost(steps - 1, rest, alpha=alpha)) / mb.cost(steps, memory, alpha=alpha)
-        if bound > worst:
-            worst, at = bound, steps
-    return worst, at
+def anchored_ratios(alpha: int, memory: int, longest: int) -> np.ndarray:
+    """``max(1, (1 + C(T - 1, M - alpha + 1)) / C(T, M))`` for T = 1..longest (index T;
+    index 0 unused), from two columns of the optimal model's MSM table S."""
+    units = grains_for(alpha)
+    budget = units.whole_grains(Fraction(memory))
+    rest = units.whole_grains(Fraction(memory - alpha + 1))
+    with optimal_tables("msm", units, True) as tables:
+        tables.ensure(longest, budget)
+        offline = np.asarray(tables.tab["S"][tables.off + budget, : longest + 1], np.int64)
+        smaller = np.asarray(tables.tab["S"][tables.off + rest, : longest + 1], np.int64)
+    ratio = np.ones(longest + 1)
+    steps = np.arange(2, longest + 1)
+    ratio[2:] = np.maximum(1.0, (1 + smaller[steps - 1]) / offline[steps])
+    return ratio
+
+
+def reachable_within(alpha: int, memory: int, longest: int, limit: float) -> list[int]:
+    """How many stored sets an online policy keeping h[0] can hold after each step i <
+    ``longest`` with every ratio at T = 2..i+1 at most ``limit`` (the cost from a set is
+    T plus its ``Reversal``, a plan of the rules, so each such sequence is a policy that
+    reaches it). Only the sets maximal within the memory are followed: a larger set is
+    never worse (the reversal may drop what it does not need, and what may be kept later
+    only grows). An empty count means no policy of this kind stays within ``limit``."""
+    units = grains_for(alpha)
+    budget = units.whole_grains(Fraction(memory))
+    size = {"h": units.hidden, "s": units.internal}
+    offline = {t: mb.cost(t, memory, alpha=alpha) for t in range(2, longest + 1)}
+    layer, counts = {frozenset({(0, "h")})}, []
+    with optimal_tables("msm", units, True) as tables:
+        for i in range(1, longest):
+            steps = i + 1
+            grown = set()
+            for kept in layer:
+                grown.update(_maximal_within({*kept, (i, "h"), (i, "s")}, size, budget))
+            layer = set()
+            for kept in grown:
+                hidden = {p for p, kind in kept if kind == "h"}
+                internal = {p for p, kind in kept if kind == "s"}
+                reversal = Reversal(steps, hidden, internal, budget, units, True, tables)
+                if steps + reversal.cost <= limit * offline[steps]:
+                    layer.add(kept)
+            counts.append(len(layer))
+            print(f"  T = {steps}: {len(layer)} sets within {limit}", file=sys.stderr)
+            if not layer:
+                break
+    return counts
+
+
+def _maximal_within(items: set, size: dict, budget: int) -> list[frozenset]:
+    """The subsets of ``items`` that hold h[0], fit ``budget`` and can take no item back."""
+    order = sorted(items)
+    out = []
+
+    def walk(k, kept, used, dropped):
+        rest = sum(size[kind] for _, kind in order[k:])
+        if used + rest <= budget:
+            if all(used + rest + size[kind] > budget for _, kind in dropped):
+                out.append(frozenset(kept + order[k:]))
+            return
+        item = order[k]
+        if item == (0, "h") or used + size[item[1]] <= budget:
+            walk(k + 1, [*kept, item], used + size[item[1]], dropped)
+        if item != (0, "h"):
+            walk(k + 1, kept, used, [*dropped, item])
+
+    walk(0, [], 0, [])
+    return out
+
+
+def goal(memory: int) -> float:
+    return 1.25 if memory == 8 else 1.10
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--longest", type=int, default=3000, help="T for the anchored bound")
+    parser.add_argument("--longest", type=int, default=10_000, help="T for the anchored bound")
     parser.add_argument("--small", type=int, default=10, help="T for the h[0] bound (3^T sets)")
+    parser.add_argument(
+        "--reach", default="", help="alpha:M:T: the online search within the goal to T"
+    )
     default_out = Path(__file__).parent / "results" / "online_bounds.json"
     parser.add_argument("--out", default=str(default_out))
     args = parser.parse_args(argv)
@@ -70,9 +144,12 @@ def main(argv=None) -> int:
     for alpha in (1, 2, 5):
         for memory in (8, 16, 32, 64):
             row = {"alpha": alpha, "memory": memory}
+            anchored = None
             if memory - alpha + 1 >= 1:
-                worst, at = anchored_worst(alpha, memory, args.longest)
-                row["anchored_worst"] = {"ratio": round(worst, 4), "at": at}
+                anchored = anchored_ratios(alpha, memory, args.longest)
+                at = int(np.argmax(anchored[1:])) + 1
+                row["anchored_worst"] = {"ratio": round(float(anchored[at]), 4), "at": at}
+                row["anchored_mean"] = round(float(anchored[1:].mean()), 4)
             if memory <= 16:
                 ratios = [
                     (keeping_h0(alpha, memory, t) / mb.cost(t, memory, alpha=alpha), t)
@@ -80,12 +157,31 @@ def main(argv=None) -> int:
                 ]
                 ratio, at = max(ratios)
                 row["keeping_h0_worst"] = {"ratio": round(ratio, 4), "at": at}
+                over = [t for r, t in sorted(ratios, key=lambda x: x[1]) if r > goal(memory)]
+                if over and anchored is not None:
+                    # h[0] freed by step over[0] - 1: anchored from T = over[0] on
+                    first = over[0]
+                    mean = (first - 1 + anchored[first:].sum()) / args.longest
+                    row["impossible"] = bool(mean > 1.03)
+                    row["impossible_why"] = (
+                        f"keeping h[0] past step {first - 1} costs over {goal(memory)} x C "
+                        f"at T = {first}; freeing it by then keeps s[1]: mean ratio over T <= "
+                        f"{args.longest} at least {mean:.4f}"
+                    )
             cases.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
+    searches = []
+    for spec in filter(None, args.reach.split(",")):
+        alpha, memory, longest = (int(x) for x in spec.split(":"))
+        counts = reachable_within(alpha, memory, longest, goal(memory))
+        searches.append(
+            {"alpha": alpha, "memory": memory, "limit": goal(memory), "sets_after_step": counts}
+        )
     result = {
         "machine": describe(),
         "command": " ".join(["bench/online_bounds.py", *sys.argv[1:]]),
         "cases": cases,
+        "online_search": searches,
     }
     text = json.dumps(result, indent=1)
     print(text)

@@ -73,7 +73,9 @@ up to ``drops`` items' units (all when None), each a min-plus product over the l
 points, O(k * drops * L^2) for segments of about L steps. A finite ``depth`` or ``drops``
 gives a plan of the rules, never below the optimum, and exact when some optimal
 continuation stays within them; ``OnlinePlanner`` uses ``depth=2, drops=1`` beyond
-T = 64.
+T = 64. ``reversal_cost.ReversalCost`` computes the same cost, without the plan, for a
+stored set that changes a little from one T to the next, reusing the entries that did not
+change.
 """
 
 from __future__ import annotations
