@@ -194,12 +194,6 @@ def split_kept_bytes(block: int, cols: int, wide: int, item: int) -> int:
     return 3 * block * wide * item + block * cols * item + wide * 8 + cols
 
 
-def step_bytes(shape: Layout, filled: int, windowed: int, bounded: int) -> int:
-    """The largest temporaries of one step of a fill up to row ``filled``: the largest of
-    ``step_terms`` (a step's are freed before the next step makes its own)."""
-    return max(step_terms(shape, filled, windowed, bounded).values())
-
-
 def step_terms(shape: Layout, filled: int, windowed: int, bounded: int) -> dict[str, int]:
     """Per step of a fill up to row ``filled``, a bound on the temporaries it holds at
     once, from their shapes: ``block`` rows by every column (``cols``) or by a split's

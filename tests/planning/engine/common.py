@@ -1,5 +1,5 @@
-"""What the engine's tests share: the table sets the planner builds, both engines filled,
-and every entry of a table read out."""
+"""What the engine's tests share: the table sets the planner builds and some it does not,
+both engines filled, and every entry of a table read out."""
 
 from __future__ import annotations
 
@@ -9,9 +9,59 @@ from mini_bptt.planning.dp_optimal import optimal_specs
 from mini_bptt.planning.dp_paper import paper_spec
 from mini_bptt.planning.engine import BreakpointTables, sizing
 from mini_bptt.planning.engine.reference import DPTables
+from mini_bptt.planning.table_spec import Run, Single, Split, TableSpec
 
 ENGINES = [DPTables, BreakpointTables]
 ALPHAS = [1, 1.5, 2, 7 / 3, 4.5, 5]
+
+# The breakpoint argument holds for any options, not only the planner's: table sets whose
+# splits have no run to tie with, a larger least split point, columns that turn feasible
+# again, a split with no shift
+UNUSUAL_TABLE_SETS = {
+    "internal split only": (TableSpec("C", 1, (Split("C", -1, "C", 2),)),),
+    "hidden split only": (TableSpec("C", 1, (Split("C", 0, "C", 1),)),),
+    "split from y = 3": (TableSpec("C", 1, (Run("C"), Split("C", -1, "C", 3, y_min=3))),),
+    "columns that turn feasible again, read by splits": (
+        # D is filled first in each row, so a split reading D's row t - 3 must find it in
+        # D's ring of recent rows, which has moved on by then; the Singles need more than
+        # the width: they only give rows 2 (and 3) an option
+        TableSpec("D", 1, (Run("D"), Split("D", 0, "D", 1))),
+        TableSpec("F2", 0, (Single("D", 50), Split("D", 0, "D", 1, y_min=2))),
+        TableSpec("F3", 0, (Single("D", 50), Split("D", 0, "D", 1, y_min=3))),
+        TableSpec("E", 0, (Run("E"), Split("F3", 0, "F2", 1), Split("F2", -1, "F3", 1))),
+    ),
+    # two sets from a random search over small table sets: the first needs right-part
+    # breakpoints at row 2, the second left-part candidates in a split's least column
+    "three tables, splits reading each other (1)": (
+        TableSpec("A", 2, (Run("A"), Single("A", 2), Split("A", -1, "C", 2))),
+        TableSpec("B", 2, (Run("B"), Single("B", 2), Split("A", -1, "A", 2, y_min=2))),
+        TableSpec("C", 2, (Single("C", 1), Split("B", 0, "A", 1))),
+    ),
+    "three tables, splits reading each other (2)": (
+        TableSpec(
+            "A", 1, (Single("C", 2), Split("C", 0, "B", 1), Split("C", -1, "A", 3), Single("A", 1))
+        ),
+        TableSpec("B", 1, (Single("C", 2), Split("B", -1, "B", 2, y_min=2), Split("C", 0, "C", 0))),
+        TableSpec("C", 1, (Single("B", 1), Single("B", 2), Split("B", -1, "A", 0), Single("B", 3))),
+    ),
+    "two tables, a split with no shift": (
+        TableSpec("A", 1, (Split("A", 0, "B", 1), Single("B", 2))),
+        TableSpec("B", 0, (Run("B"), Split("B", -1, "A", 0))),
+    ),
+    # a left-part breakpoint that is the unique minimum on the first row it may be
+    # (B[6, 2]): a candidate offered one row late changes B, C and A
+    "three tables, a left breakpoint needed on its first row": (
+        TableSpec("A", 0, (Single("C", 1), Split("C", 0, "A", 2, y_min=2))),
+        TableSpec("B", 0, (Run("B"), Split("A", -1, "C", 0, y_min=3))),
+        TableSpec("C", 2, (Run("C"), Split("B", -1, "A", 1, y_min=2))),
+    ),
+    # B is quadratic in every column (only Run is feasible), so its columns turn dense and
+    # A's right part never does: A is bisected only where its right part is convex too
+    "a split whose left part alone is dense": (
+        TableSpec("A", 1, (Run("A"), Split("B", 0, "A", 1))),
+        TableSpec("B", 1, (Run("B"), Single("A", 50))),
+    ),
+}
 
 
 def configurations():

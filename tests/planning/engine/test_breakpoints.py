@@ -7,11 +7,13 @@ import numpy as np
 import pytest
 
 from mini_bptt.planning.engine import BreakpointTables, best_split_option
+from mini_bptt.planning.engine import tables as engine_tables
 from mini_bptt.planning.engine.reference import best_option
-from mini_bptt.planning.table_spec import Split
+from mini_bptt.planning.table_spec import Split, option_shift
 from mini_bptt.planning.units import grains_for
 from tests.planning.engine.common import (
     ALPHAS,
+    UNUSUAL_TABLE_SETS,
     assert_nonconvex_rows_are_the_last_rows_not_convex,
     both_engines,
     configurations,
@@ -81,15 +83,10 @@ def breakpoint_rows(table: np.ndarray, inf: int) -> np.ndarray:
     return np.pad(bent, ((0, 0), (1, 1)))
 
 
-@pytest.mark.parametrize("alpha", [1, 7 / 3])
-@pytest.mark.parametrize("model, strategy, output", configurations())
-def test_a_split_is_read_back_over_its_ends_and_every_breakpoint(alpha, model, strategy, output):
-    """The split points a plan is read back from are exactly the two ends of the range and
-    the interior points where either part's column bends upwards (computed here from the
-    full search's tables), with the values of the full search."""
-    units = grains_for(alpha)
-    steps, width = 70, 25 * units.hidden
-    specs = specs_of(model, strategy, output, units)
+def assert_read_back_over_ends_and_breakpoints(specs, steps: int, width: int) -> None:
+    """Every split of ``specs`` at every row and budget is read back over exactly its two
+    ends and the interior points where either part's column bends upwards (computed from
+    the full search's tables), with the full search's values."""
     full, fast = both_engines(specs, steps, width)
     column = {spec.name: full.tab[spec.name][: steps + 1, full.off :].T for spec in specs}
     bends = {name: breakpoint_rows(table, full.inf) for name, table in column.items()}
@@ -111,6 +108,69 @@ def test_a_split_is_read_back_over_its_ends_and_every_breakpoint(alpha, model, s
                     sums = left[y + lo].astype(np.int64) + right[t - y] + y
                     feasible = sums < full.inf
                     assert np.array_equal(values[feasible], sums[feasible])
+
+
+@pytest.mark.parametrize("alpha", [1, 7 / 3])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_a_split_is_read_back_over_its_ends_and_every_breakpoint(alpha, model, strategy, output):
+    """The split points a plan is read back from are exactly the two ends of the range and
+    the breakpoints of both parts, with the values of the full search."""
+    units = grains_for(alpha)
+    specs = specs_of(model, strategy, output, units)
+    assert_read_back_over_ends_and_breakpoints(specs, steps=70, width=25 * units.hidden)
+
+
+@pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
+def test_a_split_from_a_larger_least_point_is_read_back_over_its_own_range(name):
+    """The same for table sets the planner does not build: a split whose least split point
+    is 2 or 3 is read back over no point below it, though its part may bend there."""
+    assert_read_back_over_ends_and_breakpoints(UNUSUAL_TABLE_SETS[name], steps=40, width=12)
+
+
+def choice(choose, tables, spec, t: int, grains: int):
+    """What ``choose`` reads back at ``(t, grains)``: an option and its split point, or the
+    message of the AssertionError saying that no option reaches the entry."""
+    try:
+        return choose(tables, spec, t, grains)
+    except AssertionError as error:
+        return str(error)
+
+
+def assert_same_choices(specs, steps: int, width: int) -> None:
+    """On every entry from row 1 on, feasible or not, both engines choose the same option
+    and split point, or both say, in the same words, that none reaches it (row 1 of a set
+    without a run, an infeasible entry)."""
+    full, fast = both_engines(specs, steps, width)
+    assert fast.width == full.width == width  # the options of shift ``width`` are kept
+    for spec in specs:
+        for t in range(1, steps + 1):
+            for m in range(width + 1):
+                expected = choice(best_option, full, spec, t, m)
+                assert choice(best_split_option, fast, spec, t, m) == expected, (spec, t, m)
+
+
+@pytest.mark.parametrize("name", UNUSUAL_TABLE_SETS)
+def test_both_engines_choose_the_same_split_for_table_sets_the_planner_does_not_build(
+    monkeypatch, name
+):
+    """Splits before the option that reaches an entry, splits with no split point yet at
+    rows 1 to 3, and options whose shift is the whole width."""
+    monkeypatch.setattr(engine_tables, "MINIMUM_WIDTH", 1)  # the width asked, not a wider one
+    specs = UNUSUAL_TABLE_SETS[name]
+    widest = max(option_shift(option) for spec in specs for option in spec.options)
+    assert_same_choices(specs, steps=30, width=min(widest, 12))
+
+
+@pytest.mark.parametrize("strategy, output", [("ism", True), ("msm", True), ("msm", False)])
+def test_both_engines_choose_the_same_split_when_a_shift_is_the_whole_width(
+    monkeypatch, strategy, output
+):
+    """Tables exactly as wide as an internal state (alpha = 2): at that budget ``R``'s
+    Single, which reads budget 0, is the only option reaching some entries."""
+    monkeypatch.setattr(engine_tables, "MINIMUM_WIDTH", 1)
+    units = grains_for(2)
+    specs = specs_of("optimal", strategy, output, units)
+    assert_same_choices(specs, steps=30, width=units.internal)
 
 
 @pytest.mark.parametrize("model, strategy, output", configurations())

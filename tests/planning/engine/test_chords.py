@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mini_bptt.planning import limits
 from mini_bptt.planning.engine import BreakpointTables, chords
 from mini_bptt.planning.engine.chords import group_bounds, groups_beaten
 from mini_bptt.planning.engine.pruning import UNKNOWN
+from mini_bptt.planning.table_spec import Split
 from mini_bptt.planning.units import grains_for
 from tests.helpers import examples
 from tests.planning.engine.common import (
@@ -185,3 +187,90 @@ def test_a_group_is_skipped_exactly_when_its_bound_stays_above_on_every_row(seed
     beaten = groups_beaten(bound, growth, upper, scale)
     assert np.array_equal(beaten, expected)
     assert beaten.any() and not beaten.all() and not beaten[:, -1].any()
+
+
+def chord_tables(rng, dtype, rows: int, cols: int, B: int) -> dict[str, np.ndarray]:
+    """Two column-major tables whose rows never fall: per coarse block of ``B`` rows a rise
+    of its own size (so adjacent blocks have different least rises), some columns turning
+    infeasible from a random row on."""
+    inf = limits.infinity(dtype)
+    tab = {}
+    for name in ("L", "R"):
+        scale = rng.integers(1, 6, size=(cols, -(-rows // B)))
+        rises = rng.integers(0, 1 + np.repeat(scale, B, axis=1)[:, : rows - 1])
+        table = np.concatenate([rng.integers(0, 5, size=(cols, 1)), rises], axis=1).cumsum(axis=1)
+        ends = rng.integers(rows // 3, 3 * rows, size=cols)  # beyond ``rows``: never
+        table[np.arange(rows)[None, :] >= ends[:, None]] = inf
+        tab[name] = table.astype(dtype)
+    return tab
+
+
+def least_rises(table: np.ndarray, B: int, blocks: int, steps: int, inf: int) -> np.ndarray:
+    """``Chords.least_rise`` by its definition: per coarse block whose rows ``kB .. kB + B``
+    are filled (up to ``steps``) and finite, the least rise from a row to the next; 0 for
+    the others."""
+    out = np.zeros((blocks, len(table)), dtype=np.int64)
+    for k in range(blocks):
+        part = table[:, k * B : k * B + B + 1].astype(np.int64)
+        known = (k + 1) * B <= steps and part.shape[1] == B + 1
+        if known:
+            out[k] = np.where((part < inf).all(axis=1), np.diff(part, axis=1).min(axis=1), 0)
+    return out
+
+
+@settings(max_examples=examples(300))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    option=st.sampled_from(
+        [Split("L", 0, "R", 1), Split("L", -1, "R", 2), Split("L", -1, "R", 0, y_min=3)]
+    ),
+    B=st.sampled_from([4, 8]),
+    dtype=st.sampled_from([np.int32, np.int64]),
+)
+def test_a_group_bound_is_below_every_split_value_and_its_growth_below_every_rise(
+    seed, option, B, dtype
+):
+    """``group_bounds`` on random tables whose rows never fall, of both table types: for
+    every split point of a coarse block of either part, the block's bound is at most B
+    times the split's value at row t0, and its growth at most B times the value's rise
+    from each row of the block of rows to the next (checked one by one); the growth is B
+    times the least rise of the coarse blocks the rows read lie in (plus 1 on the right)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = 64, 5
+    tab = chord_tables(rng, dtype, rows, cols, B)
+    inf = limits.infinity(dtype)
+    steps = int(rng.integers(2 * B, 48))  # rows filled, some on a coarse block's last row
+    steps -= steps % B if rng.integers(2) else 0
+    found = chords.Chords(tab, rows // B + 2, B, inf)
+    found.update(steps)
+    s, lo, y_min = option.shift, option.lo, option.y_min
+    t0 = int(rng.integers(y_min + 2, steps + 2))
+    block_rows, first = int(rng.integers(1, 7)), s
+    (left_bound, left_growth), (right_bound, right_growth) = group_bounds(
+        found, option, t0, block_rows, first, cols
+    )
+    L, R = (tab[name].astype(np.int64) for name in ("L", "R"))
+    lrise = least_rises(tab["L"], B, len(found.start["L"]), steps, inf)
+    rrise = least_rises(tab["R"], B, len(found.start["R"]), steps, inf)
+    t = np.arange(t0, t0 + block_rows)
+    for c in range(first, cols):
+        for y in range(y_min, t0):  # a left candidate: y fixed; a right one: r = t0 - y
+            r = t0 - y
+            left_values = y + L[c, y + lo] + R[c - s, t - y]
+            right_values = t - r + L[c, t - r + lo] + R[c - s, r]
+            sides = [
+                (left_bound, left_growth, (y + lo) // B, left_values, rrise[:, c - s], 0),
+                (right_bound, right_growth, r // B, right_values, lrise[:, c], 1),
+            ]
+            for bound, growth, k, values, rises, plus in sides:
+                at, grows = bound[k, c - first], growth[k, c - first]
+                if at != UNKNOWN and values[0] < inf:
+                    assert at <= B * values[0], (c, y, k)
+                finite = values[1:] < inf
+                assert (grows <= B * np.diff(values)[finite]).all(), (c, y, k)
+                # the rows a coarse block's candidates read over the block of rows: from
+                # its last row's at t0 to the row after its first row's at the last row
+                low = max(t0 - (k * B + B - 1) + lo, 0)
+                high = max(t0 + block_rows - 2 - k * B + lo, 0)
+                met = rises[low // B : high // B + 1]
+                assert grows == B * (met.min() + plus), (c, y, k, low, high)

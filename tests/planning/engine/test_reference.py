@@ -149,3 +149,20 @@ def test_the_infeasible_marker_is_above_every_cost_and_its_sums_fit_the_type():
         inf = limits.infinity(dtype)
         assert steps * (steps + 1) // 2 < inf
         assert 2 * inf + steps <= np.iinfo(dtype).max
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_tables_grown_from_a_width_of_zero_keep_every_value(engine):
+    """A first request at budget 0, then wider ones: each growth at least doubles a width
+    of 0 too (to the width asked), with the same entries as a fresh fill."""
+    spec = paper_spec("ism", grains_for(1))
+    grown = engine((spec,))
+    widths = []
+    for width in (0, 1, 3, 5):
+        grown.ensure(20, width)
+        widths.append(grown.width)
+    growths = zip(widths, widths[1:], strict=False)
+    assert all(b == a or b >= max(2 * a, 1) for a, b in growths), widths
+    fresh = engine((spec,))
+    fresh.ensure(20, 5)
+    assert np.array_equal(entries(grown, "C", 20, 5), entries(fresh, "C", 20, 5))

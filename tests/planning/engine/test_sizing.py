@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import math
 import tracemalloc
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
 import pytest
 
+from mini_bptt.planning.dp_paper import paper_spec
 from mini_bptt.planning.engine import BreakpointTables, best_split_option, chords, pruning, sizing
 from mini_bptt.planning.engine import tables as tables_module
 from mini_bptt.planning.engine.breakpoints import TableBreakpoints
@@ -25,8 +27,9 @@ from mini_bptt.planning.engine.sizing import (
     split_kept_bytes,
     step_terms,
 )
+from mini_bptt.planning.table_spec import Run, Split, TableSpec
 from mini_bptt.planning.units import grains_for
-from tests.planning.engine.common import specs_of
+from tests.planning.engine.common import configurations, specs_of, use_blocks
 
 
 def fresh_tables(model, strategy, output, alpha) -> BreakpointTables:
@@ -496,8 +499,8 @@ def held_for_breakpoints(monkeypatch, specs, steps: int, budget: int) -> list[tu
     """At each offer of a fill, where the most is held for the breakpoints: what they and
     their candidates hold (records; stores and groups past the stores ``allocated_bytes``
     counts; the offer's copies of its candidates, its peak less its ceilings'), with
-    ``grows`` for the breakpoints found by then, from the bound on their count and from
-    their count."""
+    ``grows`` for the breakpoints found by then, from the bound on their count (checked to
+    be ``fill_terms``' own) and from their count."""
     tables = BreakpointTables(specs)
     tracer = StepTracer(monkeypatch)
     ceilings: list[int] = []
@@ -518,6 +521,9 @@ def held_for_breakpoints(monkeypatch, specs, steps: int, budget: int) -> list[tu
             count = breakpoint_bound(spec, args[0].t0, tables.width, zones)
             bound += breakpoint_bytes(count, sides)
             real += breakpoint_bytes(int(breakpoints[spec.name].count.sum()), sides)
+        # the term the estimate reads is this bound: the same count, and every split part
+        # reading a table counted once
+        assert fill_terms(specs, tables.capacity, tables.width, args[0].t0).grows == bound
         found.append((records + stored + copies, bound, real))
 
     tracer.wrap(pruning, "ceilings", "offer", lambda peak, *_: ceilings.append(peak))
@@ -554,3 +560,57 @@ def test_what_grows_with_the_breakpoints_is_within_its_term_and_near_it(
     assert held
     assert all(h <= bound for h, bound, _ in held), max(h / bound for h, bound, _ in held)
     assert 3 * max(h / real for h, _, real in held) >= 1, [h / real for h, _, real in held]
+
+
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_the_terms_read_the_rows_filled_up_to_the_last_one_allocated(model, strategy, output):
+    """What grows and the steps' terms depend on the rows filled, not on how many more are
+    allocated: a fill to the last row of its set (a fresh set's) counts every row."""
+    specs = specs_of(model, strategy, output, grains_for(2))
+    for steps in (300, 2000):
+        last = fill_terms(specs, steps + 1, 200, steps)
+        roomy = fill_terms(specs, 2 * steps, 200, steps)
+        assert (last.grows, last.steps) == (roomy.grows, roomy.steps), steps
+
+
+@pytest.mark.parametrize("y_min", [1, 3])
+def test_the_offer_is_counted_from_the_first_windowed_block(monkeypatch, y_min):
+    """The offer and bisection terms are in the estimate exactly when the fill may reach a
+    windowed block (``windows.windowed``: from row ``y_min + block``), and a fill to that
+    row does, in a block of that row alone when the one before ends just before it."""
+    use_blocks(monkeypatch, 5)
+    spec = TableSpec("C", 1, (Run("C"), Split("C", -1, "C", 2, y_min=y_min)))
+    offered = []
+    for steps in (y_min + 4, y_min + 5):
+        offered.clear()
+        tables = BreakpointTables((spec,), on_block=lambda *_: offered.append(True))
+        tables.allocate(64, 20)
+        tables.ensure(steps - 1, 20)
+        tables.ensure(steps, 20)
+        terms = fill_terms((spec,), tables.capacity, tables.width, steps).steps
+        assert ("offer" in terms) == ("bisected middle" in terms) == bool(offered), steps
+    assert offered
+
+
+@pytest.mark.parametrize("strategy", ["ism", "msm"])
+def test_the_bounded_terms_start_where_a_splits_candidates_may_reach_the_fills_threshold(
+    monkeypatch, strategy
+):
+    """A fill bounds a split's groups once they hold ``2 * BOUND_MINIMUM`` candidates per
+    column (``chords.offer_groups``), and a split's candidates are at most its parts'
+    breakpoints: the estimate counts the bounded steps exactly from where that bound
+    reaches the threshold."""
+    spec = paper_spec(strategy, grains_for(1))
+    steps, width = 3000, 100
+    shape = sizing.layout((spec,), steps + 1, width)
+    count = breakpoint_bound(spec, steps, width, one_state_budgets(shape.specs))
+    splits = [o for o in spec.options if isinstance(o, Split)]
+    least_wide = min(
+        shape.cols - sizing.first_column({"C": spec}, spec, o, shape.off) for o in splits
+    )
+    most = 2 * count // (2 * least_wide)  # the largest minimum some split reaches
+    exactly = Fraction(2 * count, 2 * least_wide)  # the threshold on the bound itself
+    for minimum, counted in ((most, True), (exactly, True), (most + 1, False)):
+        monkeypatch.setattr(chords, "BOUND_MINIMUM", minimum)
+        terms = fill_terms((spec,), steps + 1, width, steps).steps
+        assert ("chords" in terms) == counted, minimum

@@ -60,3 +60,36 @@ def test_steps_advance_only_once_a_block_is_in_the_tables_and_intact_marks_the_f
     assert full.intact
     rows = slice(0, tables.steps + 1)
     assert (tables.tab["C"][:, rows] == full.tab["C"][: tables.cols, rows]).all()
+
+
+def test_a_request_the_tables_hold_refills_nothing_and_a_growing_dimension_at_least_doubles():
+    """``allocation``: nothing while a request fits the rows allocated and the width; one
+    row past the rows grows the rows alone, one grain past the width the width alone, each
+    to twice or more: a sequence of growing requests costs at most twice the last. A set of
+    exactly whole blocks is filled one row past them right too."""
+    spec = paper_spec("msm", grains_for(2))
+    tables = BreakpointTables((spec,))
+    tables.ensure(10 * sizing.BLOCK - 1, 600)  # wide: blocks of BLOCK rows, 10 of them
+    rows, width = tables.capacity, tables.width
+    assert (rows, width) == (10 * sizing.BLOCK, 600)
+    for steps, budgets in [(rows - 1, width), (rows // 2, width // 3), (0, 0)]:
+        assert tables.allocation(steps, budgets) is None, (steps, budgets)
+    more_rows, same_width = tables.allocation(rows, width)
+    assert more_rows >= 2 * rows and same_width == width
+    same_rows, wider = tables.allocation(rows // 2, width + 1)
+    assert same_rows == rows and wider >= 2 * width
+    tables.ensure(rows, width)
+    fresh = BreakpointTables((spec,))
+    fresh.ensure(rows, width)
+    assert tables.value("C", rows, width) == fresh.value("C", rows, width)
+    assert (tables.tab["C"][: tables.cols, : rows + 1] == fresh.tab["C"][:, : rows + 1]).all()
+
+
+@pytest.mark.parametrize("steps", [300, 20_000, 20_001])
+def test_a_size_is_the_bound_on_what_the_fill_of_the_set_it_would_allocate_holds(steps):
+    """``size``'s bytes are ``fill_bytes`` of the allocation ``ensure`` would make, the whole
+    set included, with its type: at 20,000 and 20,001 steps a fresh set's rows are on
+    either side of the change to int64 tables."""
+    tables = BreakpointTables((paper_spec("msm", grains_for(2)),))
+    rows, width = tables.allocation(steps, 10)
+    assert tables.size(steps, 10).table_bytes == tables.fill_bytes(rows, width, steps)
