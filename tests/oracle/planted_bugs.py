@@ -5,7 +5,20 @@ from __future__ import annotations
 
 import mini_bptt as mb
 
+# bugs in what is computed, not in which action is taken: the loop's trace is its plan
 COMPUTING_BUGS = {"bfloat16_accumulator", "uncut_graph", "dropped_loss"}
+# the tables of docs/testing.md and docs/jax.md (both loops run the same plan: T = 60,
+# 20%, alpha 4.5): first departure, first broken rule (None: no such action)
+TABLE = {
+    "wrong_restore": (193, 210),
+    "keep_hidden": (194, None),
+    "keep_internal": (78, 80),
+    "stale_core": (77, 77),
+    "ascending": (77, 77),
+    "bfloat16_accumulator": (None, None),
+    "uncut_graph": (None, None),
+    "dropped_loss": (None, None),
+}
 
 
 def first_departure(plan: mb.Plan, plant: str) -> int | None:

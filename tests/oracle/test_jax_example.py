@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.oracle.planted_bugs import assert_caught_at_first_departure
+from tests.oracle.planted_bugs import TABLE, assert_caught_at_first_departure
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jax_oracle.py"
 
@@ -36,17 +36,6 @@ def test_jax_implementation_is_valid_follows_its_plan_and_agrees_per_dtype(examp
     assert "INVALID" not in out and out.count("plan: the trace follows it") == 2
 
 
-# the table of docs/jax.md: first departure, first broken rule (None: no such action)
-TABLE = {
-    "wrong_restore": (193, 210),
-    "keep_hidden": (194, None),
-    "keep_internal": (78, 80),
-    "stale_core": (77, 77),
-    "ascending": (77, 77),
-    "bfloat16_accumulator": (None, None),
-    "uncut_graph": (None, None),
-    "dropped_loss": (None, None),
-}
 PARAMETERS = ["W_hh", "W_xh", "b"]
 # the arrays each computing bug must put over the tolerance: the bfloat16 sums hold only
 # the parameter gradients (the state gradient is carried apart, in the run's dtype); the

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mini_bptt as mb
-from tests.oracle.planted_bugs import assert_caught_at_first_departure
+from tests.oracle.planted_bugs import TABLE, assert_caught_at_first_departure
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "pytorch_oracle.py"
 
@@ -39,20 +39,6 @@ def test_pytorch_implementation_is_valid_follows_its_plan_and_agrees_per_dtype(e
     assert out.count("caught by: nothing") == 2
 
 
-# bugs in what is computed, not in which action is taken: the loop's trace is its plan
-
-
-# the table of docs/testing.md (*Planted bugs*): first departure, first broken rule
-TABLE = {
-    "wrong_restore": (193, 210),
-    "keep_hidden": (194, None),
-    "keep_internal": (78, 80),
-    "stale_core": (77, 77),
-    "ascending": (77, 77),
-    "bfloat16_accumulator": (None, None),
-    "uncut_graph": (None, None),
-    "dropped_loss": (None, None),
-}
 PARAMETERS = ["weight_hh", "weight_ih", "bias_hh", "bias_ih"]
 # the arrays each computing bug must put over the tolerance: the bfloat16 sums hold only
 # the parameter gradients (the state gradient is carried apart, in the run's dtype); the

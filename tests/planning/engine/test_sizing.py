@@ -38,23 +38,7 @@ def fresh_tables(model, strategy, output, alpha) -> BreakpointTables:
 
 def arrays_of(tables) -> int:
     """Bytes of every array a table set holds (each buffer once, views not counted)."""
-    seen, total, stack = set(), 0, [vars(tables)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, np.ndarray):
-            owner = item if item.base is None else item.base
-            while isinstance(owner, np.ndarray) and owner.base is not None:
-                owner = owner.base
-            if isinstance(owner, np.ndarray) and id(owner) not in seen:
-                seen.add(id(owner))
-                total += owner.nbytes
-        elif isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-        elif hasattr(item, "__dict__") and type(item).__module__.startswith("mini_bptt"):
-            stack.append(vars(item))
-    return total
+    return owned_bytes(vars(tables))
 
 
 @pytest.mark.parametrize(
