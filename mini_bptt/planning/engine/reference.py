@@ -96,7 +96,7 @@ class DPTables:
                     if found is not None:
                         values = found[0].min(axis=0) + found[1]
                         best = values if best is None else np.minimum(best, values)
-                row[cols] = np.minimum(best, self.inf)
+                row[cols] = self.inf if best is None else np.minimum(best, self.inf)
                 row[:start] = self.inf
             self.plus_y[spec.name][t] = np.minimum(row + t, self.inf)
 

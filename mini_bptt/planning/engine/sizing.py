@@ -6,9 +6,10 @@ term (``fill_terms``): the arrays each split keeps from block to block, and one 
 split's while they are replaced (from their shapes); the temporaries of each step
 (``step_terms``, from their shapes; a step's are freed before the next, so only the
 largest counts); and what grows with the breakpoints. That last term is not known before
-the fill: the breakpoints per table are bounded by a rule (``breakpoint_bound``), which is
-measured, not proven (``docs/engine.md``, *Sizing*), and checked on a grid of fills by the
-tests, as is each term against what its part of a fill holds.
+the fill: the breakpoints per table are bounded by a rule (``breakpoint_bound``), exact at
+its two caps and between them measured on the table sets the planner builds, not proven.
+The rule and each term are checked against what their part of a grid of fills holds, from
+above and within a stated factor (``docs/engine.md``, *Sizing*, says what is pinned).
 """
 
 from __future__ import annotations
@@ -65,7 +66,16 @@ def layout(specs: tuple[TableSpec, ...], rows: int, width: int) -> Layout:
 
     An option of shift ``s > width`` reads budget ``M - s < 0`` for every budget of the
     table, an infeasible one: it can lower no entry, so it is left out of the fill, and
-    the columns in front of budget 0 are only as many as the largest shift kept needs."""
+    the columns in front of budget 0 are only as many as the largest shift kept needs.
+
+    The ring of recent rows holds every row read back at once, the newest included (row
+    ``t`` of a table is written in place while row ``t`` is filled). At row ``t`` of a
+    block from ``t0`` (``t - t0 < block``) the small window reads a split's right part
+    down to row ``t0 - y_min`` and the large window its left part down to ``t0 - 1 + lo
+    >= t0 - 2`` (``lo`` is 0 or -1); after the block the breakpoint search reads rows
+    ``t0 - 2 .. t0 + block - 1``. So at most ``block + max(y_min, 2)`` rows, and the ring
+    has that many. ``early`` keeps as many first rows: the windows' constants read its
+    rows up to ``y_min + block - 1 + lo`` and ``1 .. block``."""
     live = tuple(
         replace(spec, options=tuple(o for o in spec.options if option_shift(o) <= width))
         for spec in specs
@@ -73,15 +83,14 @@ def layout(specs: tuple[TableSpec, ...], rows: int, width: int) -> Layout:
     off = max((option_shift(o) for spec in live for o in spec.options), default=0) + 1
     cols = off + width + 1
     block = block_rows(cols)
-    y_min = max([o.y_min for s in live for o in s.options if isinstance(o, Split)] + [1])
+    splits = [o for spec in live for o in spec.options if isinstance(o, Split)]
     return Layout(
         specs=live,
         off=off,
         cols=cols,
         block=block,
         stride=-(-rows // block) * block,  # whole blocks: the chunks of ``ChunkRises``
-        # a window reads back up to block + y_min rows, the breakpoint search block + 2
-        ring=block + y_min + 4,
+        ring=block + max([2] + [o.y_min for o in splits]),
         coarse=rows // chords.BOUND_ROWS + 2,
         dtype=limits.table_dtype(rows - 1),
     )
@@ -248,7 +257,10 @@ def breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> in
     """A bound on the breakpoints a fill up to row ``steps`` records in table ``spec`` (its
     options those kept for ``width``): per column at most its interior rows, and in all at
     most ``worth`` columns' worth of rows plus two per column (where a column turns
-    feasible or infeasible).
+    feasible or infeasible). Only the columns from the table's least budget count: below
+    it every entry is infeasible, which is no breakpoint. Both caps are attained: a table
+    quadratic everywhere has a breakpoint on every interior row of each of these columns,
+    a chain long enough to turn infeasible in each has exactly two.
 
     A column where the table holds one state at most is a quadratic, a breakpoint on every
     row: ``Q`` columns (``zones``, see ``one_state_budgets``); the columns past them have
@@ -258,7 +270,7 @@ def breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> in
     columns have few, slowly more at long sequences and in wide tables:
     ``1 + ln(1 + columns)`` columns' worth. Each of the last two terms is taken
     ``BREAKPOINT_MARGIN`` times. A chain itself is linear where it is feasible."""
-    columns = width + 1
+    columns = max(width + 1 - spec.min_grains, 0)
     interior = max(steps - 1, 0)  # rows 1 .. steps - 1 have rows on both sides
     if columns > 10**12:  # far past any limit (and past floats): every interior row
         return interior * columns
@@ -269,42 +281,61 @@ def breakpoint_bound(spec: TableSpec, steps: int, width: int, zones: dict) -> in
     return min(interior * columns, interior * math.ceil(worth) + 2 * columns)
 
 
+def row_two_budgets(specs: tuple[TableSpec, ...]) -> dict[str, float]:
+    """Per table, the least budget where its entry at row 2 is finite (``inf``: none),
+    from the options alone: rows 0 and 1 are finite from a table's least budget, a Run or
+    a Single reads row 1 (a Single at the budget less its shift), a Same row 2 of a table
+    filled before it (so one pass in the fill's order), and a Split ``y = 1`` only (the
+    left part at row ``1 + lo``, the right part at row 1, less the shift): a Split from
+    ``y = 2`` on has no split point at row 2."""
+    least = {spec.name: spec.min_grains for spec in specs}
+    feasible: dict[str, float] = {}
+    for spec in specs:
+        reach = []
+        for o in spec.options:
+            if isinstance(o, Run):
+                reach.append(least[o.table])
+            elif isinstance(o, Same):
+                reach.append(feasible[o.table])
+            elif isinstance(o, Single):
+                reach.append(o.shift + least[o.table])
+            elif o.y_min <= 1:
+                reach.append(max(least[o.left], o.shift + least[o.right]))
+        feasible[spec.name] = max(spec.min_grains, min(reach, default=math.inf))
+    return feasible
+
+
 def one_state_budgets(specs: tuple[TableSpec, ...]) -> dict[str, int]:
     """Per table, how many budgets from its least feasible one hold one state at most (the
     start): a breakpoint on every row. 0 for a table that never holds two states and has no
     Run (a chain, linear where feasible: breakpoints only at its edges); absent (every
     column) for one that never holds two states and has a Run (a quadratic everywhere).
 
-    From the options alone: ``feasible[X]``, the least budget where ``X[2, M]`` is finite,
-    and ``two[X]``, the least budget where a Split holds both its parts' starts (a Single
-    or a Same reads a table at the same budget less its shift; a Run adds no state)."""
+    From the options alone: ``feasible[X]``, the least budget where ``X[2, M]`` is finite
+    (``row_two_budgets``), and ``two[X]``, the least budget where a Split holds both its
+    parts' starts (a Single or a Same reads a table at the same budget less its shift; a
+    Run adds no state)."""
     never = math.inf
-    least = {spec.name: spec.min_grains for spec in specs}
-    feasible = dict.fromkeys(least, never)
-    two = dict.fromkeys(least, never)
-    quadratic = dict.fromkeys(least, False)
+    feasible = row_two_budgets(specs)
+    two = dict.fromkeys(feasible, never)
+    quadratic = dict.fromkeys(feasible, False)
     for _ in range(2 * len(specs) + 2):  # a fixed point of a few tables
         for spec in specs:
-            reach, both = [], []
+            both = []
             for o in spec.options:
                 if isinstance(o, Run):
-                    reach.append(least[o.table])
                     quadratic[spec.name] = True
                 elif isinstance(o, Same):
-                    reach.append(feasible[o.table])
                     both.append(two[o.table])
                     quadratic[spec.name] |= quadratic[o.table]
                 elif isinstance(o, Single):
-                    reach.append(o.shift + least[o.table])
                     both.append(o.shift + two[o.table])
                     quadratic[spec.name] |= quadratic[o.table]
                 else:
-                    reach.append(max(least[o.left], o.shift + least[o.right]))
                     both.append(max(feasible[o.left], o.shift + feasible[o.right]))
-            feasible[spec.name] = max(spec.min_grains, min(reach, default=never))
             two[spec.name] = max(spec.min_grains, min(both, default=never))
     zones = {}
-    for name in least:
+    for name in feasible:
         if two[name] < never:
             zones[name] = max(1, int(two[name] - min(feasible[name], two[name])))
         elif not quadratic[name]:

@@ -24,12 +24,20 @@ from mini_bptt.planning.engine.sizing import (
     breakpoint_bytes,
     fill_terms,
     one_state_budgets,
+    row_two_budgets,
     split_kept_bytes,
     step_terms,
 )
-from mini_bptt.planning.table_spec import Run, Split, TableSpec
+from mini_bptt.planning.table_spec import Run, Same, Single, Split, TableSpec
 from mini_bptt.planning.units import grains_for
-from tests.planning.engine.common import configurations, specs_of, use_blocks
+from tests.planning.engine.common import (
+    UNUSUAL_TABLE_SETS,
+    assert_engines_agree,
+    assert_nonconvex_rows_are_the_last_rows_not_convex,
+    configurations,
+    specs_of,
+    use_blocks,
+)
 
 
 def fresh_tables(model, strategy, output, alpha) -> BreakpointTables:
@@ -71,10 +79,13 @@ PEAK_GRID = [
     ("paper", "ism", True, 10**6, 200, 300),
     ("optimal", "msm", True, 2000, 100, 2100),
     ("optimal", "msm", False, 7, 200, 3000),
-    ("optimal", "ism", True, 1000, 300, 1500),
+    pytest.param("optimal", "ism", True, 1000, 300, 1500, marks=pytest.mark.slow),
     ("paper", "ism", True, 100, 1000, 90),
     ("optimal", "msm", True, 7 / 3, 300, 500),
     ("optimal", "msm", True, 2000, 10, 2100),  # about one breakpoint in two columns
+    # a one-state zone of nine columns, then a thousand whose breakpoints thin out
+    # harmonically: the rule's harmonic term is needed
+    ("optimal", "ism", False, 4.5, 1000, 1000),
     pytest.param("optimal", "msm", False, 1, 3000, 150, marks=pytest.mark.slow),
     pytest.param("optimal", "ism", False, 4.5, 3000, 120, marks=pytest.mark.slow),
     pytest.param("optimal", "ism", True, 4.5, 2000, 120, marks=pytest.mark.slow),
@@ -132,9 +143,8 @@ def test_a_refill_is_bounded_too():
 
 
 @pytest.mark.parametrize("model, strategy, output", [("paper", "msm", True)] + [
-    ("optimal", s, True) for s in ("ism", "msm")
-] + [
-    pytest.param("optimal", s, False, marks=pytest.mark.slow) for s in ("ism", "msm")
+    pytest.param("optimal", s, f, marks=pytest.mark.slow)
+    for s in ("ism", "msm") for f in (True, False)
 ])  # fmt: skip
 def test_a_shift_past_the_width_is_left_out_and_the_entries_are_unchanged(model, strategy, output):
     """alpha = 1000 with budgets below 1,000 grains: no internal state fits, so the options
@@ -598,3 +608,250 @@ def test_the_bounded_terms_start_where_a_splits_candidates_may_reach_the_fills_t
         monkeypatch.setattr(chords, "BOUND_MINIMUM", minimum)
         terms = fill_terms((spec,), steps + 1, width, steps).steps
         assert ("chords" in terms) == counted, minimum
+
+
+# ---------------------------------------------------------------------------------------
+# The shapes and rules the terms read, against what they stand for.
+
+
+def least_feasible_budgets(specs, steps: int, width: int) -> dict[str, int | None]:
+    """Per table, from the full search: the least budget with a finite entry at some row
+    1..``steps`` (None: none up to ``width``)."""
+    full = DPTables(specs)
+    full.ensure(steps, width)
+    least = {}
+    for spec in specs:
+        values = np.array([[full.value(spec.name, t, m) for m in range(width + 1)]
+                           for t in range(1, steps + 1)])  # fmt: skip
+        feasible = np.flatnonzero((values < full.inf).any(axis=0))
+        least[spec.name] = int(feasible[0]) if len(feasible) else None
+    return least
+
+
+# the left part is the last to turn feasible: the split's first column is the left part's
+LEFT_PART_LAST = (
+    TableSpec("A", 3, (Run("A"),)),
+    TableSpec("C", 1, (Run("C"), Split("A", 0, "C", 1))),
+)
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [specs_of(*c, grains_for(a)) for c in configurations() for a in (1, 2, 4.5)] + [LEFT_PART_LAST],
+)
+def test_a_splits_first_column_is_the_least_where_both_its_parts_are_feasible(specs):
+    """``first_column`` (where a split's candidates, windows and bisection start, and the
+    width its terms count from) against the full search: the least budget, from the
+    table's own least, where the left part at that budget and the right part at that
+    budget less the shift both have finite entries."""
+    steps, width = 12, 60
+    least = least_feasible_budgets(specs, steps, width)
+    shape = sizing.layout(specs, steps + 1, width)
+    by_name = {spec.name: spec for spec in specs}
+    splits = [(spec, o) for spec in shape.specs for o in spec.options if isinstance(o, Split)]
+    assert splits
+    for spec, option in splits:
+        both = max(spec.min_grains, least[option.left], least[option.right] + option.shift)
+        first = sizing.first_column(by_name, spec, option, shape.off)
+        assert first - shape.off == both, (spec.name, option)
+
+
+def test_a_set_with_no_split_counts_nothing_for_splits():
+    """A table with no split keeps no split arrays and replaces none: those terms are 0,
+    and the estimate still bounds the fill's peak."""
+    specs = (TableSpec("C", 1, (Run("C"),)),)
+    terms = fill_terms(specs, 401, 200, 400)
+    assert (terms.kept, terms.replaced) == (0, 0)
+    tables = BreakpointTables(specs)
+    estimate = tables.size(400, 200).table_bytes
+    tracemalloc.start()
+    try:
+        tables.ensure(400, 200)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate
+
+
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_the_bounded_terms_are_counted_from_the_first_row_a_fill_bounds_groups(
+    monkeypatch, model, strategy, output
+):
+    """In blocks of one row, with coarse blocks of 16 rows and groups bounded at any
+    count, a fill first bounds a split's groups (its chords, group bounds and groups
+    beaten) at row 17, when a coarse block's candidates are due: the estimate counts
+    those steps exactly for the fills that take them."""
+    use_blocks(monkeypatch, 1)
+    monkeypatch.setattr(chords, "BOUND_ROWS", 16)
+    monkeypatch.setattr(chords, "BOUND_MINIMUM", 0)
+    bounded, group_bounds = [], chords.group_bounds
+
+    def bounding(*args):
+        bounded.append(True)
+        return group_bounds(*args)
+
+    monkeypatch.setattr(chords, "group_bounds", bounding)
+    specs = specs_of(model, strategy, output, grains_for(2))
+    for steps, taken in ((16, False), (17, True)):
+        bounded.clear()
+        tables = BreakpointTables(specs)
+        tables.ensure(steps, 30)
+        assert bool(bounded) == taken, steps
+        terms = fill_terms(specs, tables.capacity, tables.width, steps).steps
+        for step in ("chords", "group bounds", "groups beaten"):
+            assert (step in terms) == taken, (steps, step)
+
+
+def test_tables_are_int32_up_to_the_rows_of_20000_steps():
+    """Costs fit int32 up to 20,000 steps (``limits.table_dtype``): a fresh set asked for
+    them is allocated in int32 (half the bytes of int64) and kept for them; one more step
+    needs int64."""
+    tables = fresh_tables("optimal", "msm", True, 2)
+    rows, width = tables.allocation(20_000, 10)
+    assert tables.layout(rows, width).dtype == np.int32
+    tables.allocate(rows, width)
+    assert tables.allocation(20_000, 10) is None and tables.allocation(19_000, 5) is None
+    assert tables.layout(*tables.allocation(20_001, 10)).dtype == np.int64
+
+
+@pytest.mark.parametrize("alpha", [1, 2, 4.5])
+@pytest.mark.parametrize("model, strategy, output", configurations())
+def test_the_one_state_zones_are_the_columns_with_a_breakpoint_on_every_row(
+    model, strategy, output, alpha
+):
+    """``one_state_budgets``, which the bound on breakpoints reads, against a fill: from a
+    table's least budget with a finite entry at row 2, its zone's columns have a
+    breakpoint on every interior row but at most two, and the next column has fewer
+    than half as many; a chain (zone 0) has at most two per column (its edges)."""
+    steps = 200
+    tables = fresh_tables(model, strategy, output, alpha)
+    tables.ensure(steps, 40)
+    zones = one_state_budgets(tables.live)
+    interior = steps - 1
+    for spec in tables.live:
+        count = tables.table_breakpoints[spec.name].count
+        row_2 = tables.tab[spec.name][:, 2]
+        start = int(np.flatnonzero(row_2 < tables.inf)[0])
+        zone = zones.get(spec.name)
+        assert zone is not None, spec.name  # the planner has no table quadratic everywhere
+        if zone == 0:
+            assert count.max() <= 2, spec.name
+            continue
+        assert start + zone < tables.cols, spec.name
+        assert (count[start : start + zone] >= interior - 2).all(), (spec.name, zone)
+        assert count[start + zone] < interior / 2, (spec.name, zone)
+
+
+# tables that never hold two states: a quadratic one (a Run alone), a chain (a Single
+# alone), and two that take the least of both at every entry, through Singles and through
+# Sames (each quadratic where the chain is infeasible)
+QUADRATIC_BESIDE_A_CHAIN = (
+    TableSpec("Q", 1, (Run("Q"),)),
+    TableSpec("Ch", 0, (Single("Ch", 1),)),
+    TableSpec("X", 1, (Single("Q", 1), Single("Ch", 1))),
+    TableSpec("Y", 1, (Same("Q"), Same("Ch"))),
+)
+
+
+@pytest.mark.parametrize("steps", [150, 300])
+def test_a_table_reading_a_quadratic_one_is_counted_quadratic(steps):
+    """``one_state_budgets`` carries "quadratic" through Singles and Sames: a table that
+    reads a quadratic table anywhere in its options may have a breakpoint on every row of
+    every column, and the bound on its breakpoints says so; a chain has two per column."""
+    tables = BreakpointTables(QUADRATIC_BESIDE_A_CHAIN)
+    tables.ensure(steps, 40)
+    zones = one_state_budgets(tables.live)
+    assert zones == {"Ch": 0}
+    for spec in tables.live:
+        count = int(tables.table_breakpoints[spec.name].count.sum())
+        assert count <= breakpoint_bound(spec, steps, tables.width, zones), spec.name
+    assert tables.table_breakpoints["Y"].count.sum() > 10 * tables.cols  # not a chain
+
+
+def test_the_breakpoint_bound_is_attained_by_a_quadratic_table_and_by_a_chain():
+    """The bound's two caps are exact: a table quadratic everywhere has a breakpoint on
+    every interior row of each column from its least budget, and a chain long enough to
+    turn infeasible in every column has two in each (where it does, on both sides)."""
+    tables = BreakpointTables(QUADRATIC_BESIDE_A_CHAIN)
+    tables.ensure(40, 40)
+    steps = tables.width + 40  # every column of the chain turns infeasible
+    tables.ensure(steps, 40)
+    zones = one_state_budgets(tables.live)
+    for name in ("Q", "Ch"):
+        spec = tables.by_name[name]
+        count = int(tables.table_breakpoints[name].count.sum())
+        assert count == breakpoint_bound(spec, steps, tables.width, zones), name
+
+
+@pytest.mark.parametrize(
+    "model, strategy, output", [("paper", "msm", True), ("optimal", "msm", False)]
+)
+def test_the_ring_of_recent_rows_is_no_longer_than_a_fill_reads_back(
+    monkeypatch, model, strategy, output
+):
+    """``layout``'s ring holds the rows read back at once, and no more: one row less and
+    the breakpoint search reads a row already overwritten (blocks of 5 rows), so the rows
+    it records as the last not convex are not those of the table."""
+    use_blocks(monkeypatch, 5)
+    specs = specs_of(model, strategy, output, grains_for(2))
+    assert_nonconvex_rows_are_the_last_rows_not_convex(assert_engines_agree(specs, 150, 30))
+    layout = sizing.layout
+
+    def one_row_short(*args):
+        shape = layout(*args)
+        return shape._replace(ring=shape.ring - 1)
+
+    monkeypatch.setattr(sizing, "layout", one_row_short)
+    fast = BreakpointTables(specs)
+    fast.ensure(150, 30)
+    with pytest.raises(AssertionError):
+        assert_nonconvex_rows_are_the_last_rows_not_convex(fast)
+
+
+# a table whose only option is a split from y = 2: no finite entry at row 2
+SPLIT_FROM_2_ALONE = (
+    TableSpec("C", 1, (Run("C"), Split("C", 0, "C", 1))),
+    TableSpec("Z", 1, (Split("C", 0, "C", 1, y_min=2),)),
+)
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [specs_of(*c, grains_for(a)) for c in configurations() for a in (1, 2, 4.5, 10)]
+    + list(UNUSUAL_TABLE_SETS.values())
+    + [QUADRATIC_BESIDE_A_CHAIN, SPLIT_FROM_2_ALONE],
+)
+def test_the_least_budget_at_row_2_is_read_from_the_options(specs):
+    """``row_two_budgets``, where the one-state zones start, against the full search: the
+    least budget where row 2 is finite, for the planner's sets and for sets it does not
+    build (Singles past the least budget, splits from ``y = 2``, Sames, a table finite
+    nowhere at row 2)."""
+    width = 80
+    full = DPTables(specs)
+    full.ensure(2, width)
+    for spec in specs:
+        finite = [m for m in range(width + 1) if full.value(spec.name, 2, m) < full.inf]
+        assert row_two_budgets(specs)[spec.name] == min(finite, default=math.inf), spec.name
+
+
+def test_the_breakpoint_bound_is_0_where_no_breakpoint_can_be():
+    """No breakpoint in a fill of rows 0 and 1 (no interior row), nor in a table whose
+    least budget is past the width (no finite entry): the bound is 0 there."""
+    spec, far = TableSpec("C", 1, (Run("C"),)), TableSpec("F", 1000, (Run("F"),))
+    tables = BreakpointTables((spec, far))
+    tables.ensure(300, 40)
+    width = tables.width
+    assert width < far.min_grains and tables.table_breakpoints["F"].count.sum() == 0
+    zones = one_state_budgets((spec, far))
+    assert breakpoint_bound(far, 300, width, zones) == 0
+    assert [breakpoint_bound(spec, steps, width, zones) for steps in (0, 1)] == [0, 0]
+
+
+def test_a_set_none_of_whose_options_fits_the_width_is_filled_from_its_first_rows():
+    """At a width below every shift no option is kept: rows 0 and 1 alone are finite, no
+    column is put in front of budget 0 besides the one every set has, and every entry
+    equals the full search's."""
+    specs = UNUSUAL_TABLE_SETS["internal split only"]
+    shape = sizing.layout(specs, 40, 1)
+    assert shape.specs[0].options == () and shape.off == 1
+    assert_engines_agree(specs, 30, 1)
