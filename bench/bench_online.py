@@ -49,7 +49,7 @@ class HiddenOnly(OnlinePlanner):
 
     def __init__(self, memory, *, alpha=1, internal_has_output=True):
         super().__init__(memory, alpha=alpha, internal_has_output=internal_has_output)
-        self.anchored = self.internal_only = False  # no internal state: h[0] stays
+        self.anchored = False  # no internal state: h[0] stays
         self.grid_capacity = (self.budget - self.units.hidden) // self.units.hidden
         self.first_grid = 1
         self.stride = 1

@@ -145,9 +145,8 @@ class OnlinePlanner:
                 f"memory {arguments.shown(memory)} is below the smallest feasible: 1 unit (h[0])"
             )
         # s[1] kept for the whole loop in place of h[0] (see the module docstring)
+        # with it every kept state is an internal state (``_spread``), else h[0] stays
         self.anchored = self.flag and A == H and self.budget >= H + A
-        # with the anchor every kept state is an internal state (see the module docstring)
-        self.internal_only = self.anchored
         start = A if self.anchored else H  # what the start of the sequence takes for good
         spare = self.budget - start
         self.grid_capacity = max(1, int(GRID_SHARE * spare) // H) if spare >= H else 0
@@ -192,7 +191,7 @@ class OnlinePlanner:
         state = self.stored.copy()
         H, A = self.units.hidden, self.units.internal
         out: list[Action] = []
-        if self.internal_only:
+        if self.anchored:
             self._spread(state, i, out)
             self.progress = Progress(state, i, tuple(out))
             return out
@@ -204,15 +203,11 @@ class OnlinePlanner:
             out.append(Action(SAVE_HIDDEN, i))
             state.grid.append(i)
             state.used += H
-        held = H * len(state.grid) + (A if self.anchored else H)  # besides the tail's
-        if (i == 1 and self.anchored) or self.budget - held >= A:
+        if self.budget - H * (len(state.grid) + 1) >= A:  # beside h[0] and the grid
             self._make_room(state, A, out, i)
             out.append(Action(SAVE_INTERNAL, i))
             state.tail.append(i)
             state.used += A
-        if i == 1 and self.anchored:  # s[1] restarts step 2 and reverses step 1: h[0] idle
-            out.append(Action(FREE_HIDDEN, 0))
-            state.used -= H
         self.progress = Progress(state, i, tuple(out))
         return out
 
@@ -313,13 +308,8 @@ class OnlinePlanner:
     def _thin_grid(self, state: Stored, now: int) -> int:
         """Free the grid state whose two neighbours are closest, relative to its distance
         from the current step to the power ``TILT``: far from the end, gaps may be wider."""
-        marks = [0, *state.grid, now]
-        best, score = 1, None
-        for n in range(1, len(marks) - 2):
-            value = (marks[n + 1] - marks[n - 1]) / (now - marks[n] + 1) ** TILT
-            if score is None or value < score:
-                best, score = n, value
-        return state.grid.pop(best - 1)
+        marks = [0, *state.grid, now]  # the newest grid state is kept
+        return state.grid.pop(closest_neighbours(marks, 1, len(marks) - 2, now, TILT) - 1)
 
     def _spread(self, state: Stored, i: int, out: list[Action]) -> None:
         """Internal states only (alpha = 1 with the output): save s[i]; when full, first
@@ -327,12 +317,8 @@ class OnlinePlanner:
         SPREAD_TILT`` (never s[1], the anchor)."""
         A = self.units.internal
         if state.used + A > self.budget:
-            marks = [0, *state.tail, i]  # marks[1] is s[1]
-            best, score = 2, None
-            for n in range(2, len(marks) - 1):
-                value = (marks[n + 1] - marks[n - 1]) / (i - marks[n] + 1) ** SPREAD_TILT
-                if score is None or value < score:
-                    best, score = n, value
+            marks = [0, *state.tail, i]  # marks[1] is s[1], kept
+            best = closest_neighbours(marks, 2, len(marks) - 1, i, SPREAD_TILT)
             state.tail.remove(marks[best])
             out.append(Action(FREE_INTERNAL, marks[best]))
             state.used -= A
@@ -344,7 +330,7 @@ class OnlinePlanner:
             state.used -= self.units.hidden
 
     def _make_room(self, state: Stored, size: int, out: list[Action], i: int) -> None:
-        while state.used + size > self.budget and len(state.tail) > self.anchored:
+        while state.used + size > self.budget and state.tail:
             out.append(Action(FREE_INTERNAL, self._evict(state, i)))
             state.used -= self.units.internal
 
@@ -357,7 +343,7 @@ class OnlinePlanner:
         young = i < YOUNG_GRID * self.first_grid
         marks = sorted({0, *state.grid, *state.tail, *([i] if young else [])})
         index = {p: n for n, p in enumerate(marks)}
-        movable = list(state.tail)[int(self.anchored) :]  # never s[1] when anchored
+        movable = list(state.tail)
         best, gap = movable[0], None
         for p in movable if young else movable[:-1]:
             n = index[p]
@@ -366,6 +352,18 @@ class OnlinePlanner:
                 best, gap = p, width
         state.tail.remove(best)
         return best
+
+
+def closest_neighbours(marks: list[int], first: int, end: int, now: int, tilt: float) -> int:
+    """The index ``n`` in ``first .. end - 1`` of the stored position ``marks[n]`` whose two
+    neighbours are closest, relative to ``(now - marks[n] + 1) ** tilt`` (far from the
+    current step, wider gaps cost less); the first such index on a tie."""
+    best, score = first, None
+    for n in range(first, end):
+        value = (marks[n + 1] - marks[n - 1]) / (now - marks[n] + 1) ** tilt
+        if score is None or value < score:
+            best, score = n, value
+    return best
 
 
 class Progress(NamedTuple):
