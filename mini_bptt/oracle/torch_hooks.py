@@ -80,6 +80,7 @@ from typing import Any
 
 from mini_bptt.common import arguments
 from mini_bptt.oracle.logged_calls import LoggedCalls
+from mini_bptt.planning.actions import BACKWARD, FORWARD
 
 
 class CallLog(LoggedCalls):
@@ -157,7 +158,7 @@ class CallLog(LoggedCalls):
         def logged_step(index: int, *inputs: Any, **kwargs: Any) -> Any:
             index = arguments.count("the step index (first argument of a wrapped step)", index)
             tagged = self._tagged(index, inputs)
-            self._record("forward", index)
+            self._record(FORWARD, index)
             return step_fn(*tagged, **kwargs)
 
         logged_step.__wrapped__ = step_fn  # type: ignore[attr-defined]
@@ -252,7 +253,7 @@ def _backward_tag() -> type:
 
         @staticmethod
         def backward(ctx: Any, *gradients: Any) -> tuple:
-            ctx.log._record("backward", ctx.index)
+            ctx.log._record(BACKWARD, ctx.index)
             return (None, None, None, *gradients)
 
     return BackwardTag
