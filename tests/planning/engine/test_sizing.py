@@ -35,6 +35,7 @@ from tests.planning.engine.common import (
     assert_engines_agree,
     assert_nonconvex_rows_are_the_last_rows_not_convex,
     configurations,
+    entries,
     specs_of,
     use_blocks,
 )
@@ -47,6 +48,17 @@ def fresh_tables(model, strategy, output, alpha) -> BreakpointTables:
 def arrays_of(tables) -> int:
     """Bytes of every array a table set holds (each buffer once, views not counted)."""
     return owned_bytes(vars(tables))
+
+
+def peak_of_fill(tables, steps: int, budget: int) -> int:
+    """The most ``tables.ensure(steps, budget)`` holds at once (NumPy reports its buffers to
+    tracemalloc)."""
+    tracemalloc.start()
+    try:
+        tables.ensure(steps, budget)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 @pytest.mark.parametrize(
@@ -102,12 +114,7 @@ def test_the_size_estimate_bounds_the_measured_peak_of_a_fill(
     not far above it."""
     tables = fresh_tables(model, strategy, output, alpha)
     estimate = tables.size(steps, budget).table_bytes
-    tracemalloc.start()
-    try:
-        tables.ensure(steps, budget)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    peak = peak_of_fill(tables, steps, budget)
     assert peak <= estimate <= 4 * peak, (peak, estimate)
     assert tables.size(steps, budget - 1).table_bytes == 0  # filled already
     # the measured rule the estimate rests on: no table has more breakpoints
@@ -621,9 +628,8 @@ def least_feasible_budgets(specs, steps: int, width: int) -> dict[str, int | Non
     full.ensure(steps, width)
     least = {}
     for spec in specs:
-        values = np.array([[full.value(spec.name, t, m) for m in range(width + 1)]
-                           for t in range(1, steps + 1)])  # fmt: skip
-        feasible = np.flatnonzero((values < full.inf).any(axis=0))
+        rows = entries(full, spec.name, steps, width)[1:]  # infeasible as -1
+        feasible = np.flatnonzero((rows >= 0).any(axis=0))
         least[spec.name] = int(feasible[0]) if len(feasible) else None
     return least
 
@@ -664,13 +670,7 @@ def test_a_set_with_no_split_counts_nothing_for_splits():
     assert (terms.kept, terms.replaced) == (0, 0)
     tables = BreakpointTables(specs)
     estimate = tables.size(400, 200).table_bytes
-    tracemalloc.start()
-    try:
-        tables.ensure(400, 200)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak <= estimate
+    assert peak_of_fill(tables, 400, 200) <= estimate
 
 
 @pytest.mark.parametrize("model, strategy, output", configurations())
@@ -829,9 +829,10 @@ def test_the_least_budget_at_row_2_is_read_from_the_options(specs):
     width = 80
     full = DPTables(specs)
     full.ensure(2, width)
+    budgets = row_two_budgets(specs)
     for spec in specs:
-        finite = [m for m in range(width + 1) if full.value(spec.name, 2, m) < full.inf]
-        assert row_two_budgets(specs)[spec.name] == min(finite, default=math.inf), spec.name
+        finite = np.flatnonzero(entries(full, spec.name, 2, width)[2] >= 0)  # infeasible: -1
+        assert budgets[spec.name] == (finite[0] if len(finite) else math.inf), spec.name
 
 
 def test_the_breakpoint_bound_is_0_where_no_breakpoint_can_be():
