@@ -38,6 +38,7 @@ from audit_page import PARTS, render_page  # bench/, next to this script
 
 import mini_bptt as mb
 from mini_bptt.machine import describe
+from mini_bptt.oracle.trace_file import atomic_path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_JSON = ROOT / "bench" / "results" / "audit.json"
@@ -397,9 +398,8 @@ def versions() -> dict[str, str | None]:
 def write_whole(path: Path, text: str) -> None:
     """``text`` to ``path``, whole or not at all."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

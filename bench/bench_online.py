@@ -30,6 +30,7 @@ import numpy as np
 
 import mini_bptt as mb
 from mini_bptt.machine import describe
+from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.actions import FORWARD, FREE_HIDDEN, SAVE_HIDDEN, Action
 from mini_bptt.planning.dp_optimal import optimal_tables
 from mini_bptt.planning.online import OnlinePlanner, Progress
@@ -201,9 +202,8 @@ def main(argv=None) -> int:
 
 def write(out: Path, result: dict) -> None:
     """The JSON whole or not at all."""
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(json.dumps(result, indent=1) + "\n")
-    partial.replace(out)
+    with atomic_path(out) as partial:
+        partial.write_text(json.dumps(result, indent=1) + "\n")
 
 
 def check_only(out: Path, check_steps: int, cases: list, command: str) -> int:

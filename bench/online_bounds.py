@@ -32,9 +32,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from bench_online import goal  # bench/, next to this script
 
 import mini_bptt as mb
 from mini_bptt.machine import describe
+from mini_bptt.oracle.trace_file import atomic_path
 from mini_bptt.planning.dp_optimal import optimal_tables
 from mini_bptt.planning.reversal import Reversal
 from mini_bptt.planning.units import grains_for
@@ -126,10 +128,6 @@ def _maximal_within(items: set, size: dict, budget: int) -> list[frozenset]:
     return out
 
 
-def goal(memory: int) -> float:
-    return 1.25 if memory == 8 else 1.10
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--longest", type=int, default=10_000, help="T for the anchored bound")
@@ -186,9 +184,8 @@ def main(argv=None) -> int:
     text = json.dumps(result, indent=1)
     print(text)
     out = Path(args.out)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(text + "\n")
-    partial.replace(out)  # written whole or not at all
+    with atomic_path(out) as partial:  # written whole or not at all
+        partial.write_text(text + "\n")
     return 0
 
 

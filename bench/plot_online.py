@@ -7,7 +7,7 @@ Reads bench/results/bench_online.json (``bench/bench_online.py``) and writes
 * the table of docs/online.md between its ``<!-- bench_online table -->`` markers: worst
   (at T), mean, T over the goal, and the baseline, per case; and the timings below it.
 
-Both are written whole or not at all (a temporary file, then ``os.replace``); nothing in
+Both are written whole or not at all (``atomic_path``: a temporary file, then moved); nothing in
 them is typed by hand. ``python bench/plot_online.py [--json PATH] [--png PATH] [--doc PATH]``.
 """
 
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
+
+from mini_bptt.oracle.trace_file import atomic_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "<!-- bench_online table -->", "<!-- end bench_online table -->"
@@ -72,12 +73,6 @@ def checked(up_to: int) -> str:
     return f"every T <= {up_to}" if up_to else "not run"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def update_doc(doc: Path, result: dict) -> None:
     text = doc.read_text(encoding="utf-8")
     if text.count(BEGIN) != 1 or text.count(END) != 1:
@@ -85,7 +80,8 @@ def update_doc(doc: Path, result: dict) -> None:
     head, rest = text.split(BEGIN)
     _, tail = rest.split(END)
     new = f"{head}{BEGIN}\n{table(result)}\n{END}{tail}"
-    write_atomically(doc, new.encode("utf-8"))
+    with atomic_path(doc) as partial:
+        partial.write_text(new, encoding="utf-8")
 
 
 def plot(result: dict, png: Path) -> None:
@@ -127,10 +123,9 @@ def plot(result: dict, png: Path) -> None:
     axes[0].set_ylabel("worst forward count / C(T, M) in each bin of T")
     axes[0].legend(title="online (dotted: hidden only)", fontsize=8, loc="upper right")
     fig.tight_layout()
-    partial = png.with_name(png.stem + ".partial.png")
-    fig.savefig(partial, dpi=100)
+    with atomic_path(png) as partial:  # the suffix kept: savefig writes PNG
+        fig.savefig(partial, dpi=100)
     plt.close(fig)
-    os.replace(partial, png)
 
 
 def main(argv=None) -> int:
