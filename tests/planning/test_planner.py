@@ -93,7 +93,7 @@ def test_paper_ism_in_its_own_units(alpha):
 
 @pytest.mark.parametrize("internal_has_output", [True, False])
 @pytest.mark.parametrize(
-    "alpha", [1, 1.5, 2, *(pytest.param(a, marks=pytest.mark.slow) for a in (3, 4.5))]
+    "alpha", [1, 2, *(pytest.param(a, marks=pytest.mark.slow) for a in (1.5, 3, 4.5))]
 )
 def test_paper_is_never_below_optimal(alpha, internal_has_output):
     units = grains_for(alpha)
